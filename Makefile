@@ -1,0 +1,43 @@
+# restd: `make` builds build/restd, `make run` serves the default app,
+# `make check` runs every test (unit + HTTP, plain and under ASan+UBSan).
+APP    ?= apps/demo
+DB     ?= sqlite:data/restd.db
+LISTEN ?= 127.0.0.1:8080
+PYTHON ?= /usr/bin/python3
+JOBS   ?= $(shell nproc)
+
+.PHONY: all deps build build-asan run check unit http bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+build-asan: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRESTD_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+
+run: build
+	@mkdir -p data
+	build/restd serve --app $(APP) --db $(DB) --listen $(LISTEN)
+
+unit: build build-asan
+	cd build && ctest --output-on-failure
+	cd build-asan && ctest --output-on-failure
+
+# The HTTP suite runs against the sanitizer build; ASan reports fail the test
+# that started the server (see tests/http/conftest.py).
+http: build build-asan
+	RESTD_BIN=$(CURDIR)/build-asan/restd $(PYTHON) -m pytest -q tests/http
+
+check: unit http
+
+bench: build
+	bench/run.sh
+
+clean:
+	rm -rf build build-asan

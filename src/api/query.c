@@ -1,0 +1,127 @@
+/* Query-string parsing; see query.h. */
+#include "api/query.h"
+
+#include <string.h>
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Checks UTF-8 well-formedness (no overlongs, surrogates or > U+10FFFF). */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        size_t len;
+        unsigned cp;
+        if (c < 0x80) {
+            if (c == 0)
+                return false;
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            len = 2, cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3, cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > n)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+static char *decode(const char *s, size_t n, arena *a, size_t *outn)
+{
+    char *out = arena_alloc(a, n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
+            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return NULL;
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    out[o] = '\0';
+    if (!utf8_ok((const unsigned char *)out, o))
+        return NULL;
+    *outn = o;
+    return out;
+}
+
+int query_parse(const char *q, size_t n, arena *a, qparam *out, size_t cap, const char **bad)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n;) {
+        size_t end = i;
+        while (end < n && q[end] != '&')
+            end++;
+        if (end > i) {
+            if (count == cap) {
+                *bad = "too many query parameters";
+                return -1;
+            }
+            const char *eq = memchr(q + i, '=', end - i);
+            size_t klen = eq ? (size_t)(eq - (q + i)) : end - i;
+            size_t nn, vn = 0;
+            char *name = decode(q + i, klen, a, &nn);
+            char *value = eq ? decode(eq + 1, end - (size_t)(eq + 1 - q), a, &vn) : arena_strdup(a, "");
+            if (!name || !value) {
+                *bad = "malformed percent-encoding or invalid UTF-8 in the query string";
+                return -1;
+            }
+            out[count].name = name;
+            out[count].value = value;
+            out[count].value_len = vn;
+            count++;
+        }
+        i = end + 1;
+    }
+    return (int)count;
+}
+
+bool query_int(const char *s, size_t n, long long min, long long max, long long *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    if (i == n || n - i > 18)
+        return false;
+    long long v = 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (neg)
+        v = -v;
+    if (v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}

@@ -1,0 +1,132 @@
+/*
+ * The app model: an app file (DIR/app.yaml) loaded and checked into an
+ * in-memory description of models, fields and API conventions.
+ *
+ * The model is built once at start-up and is read-only afterwards, so every
+ * thread reads it without locks. Its structs are public for reading; nothing
+ * outside app/ writes to them. Every string and array lives in the app's own
+ * arena and is valid until app_free.
+ */
+#ifndef RESTD_APP_H
+#define RESTD_APP_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum field_type {
+    FT_UUID,
+    FT_STRING,   /* short text; max_length defaults to 255 */
+    FT_TEXT,     /* long text; max_length defaults to the body limit */
+    FT_INTEGER,  /* 64-bit signed */
+    FT_NUMBER,   /* IEEE double, finite only */
+    FT_BOOLEAN,
+    FT_DATE,     /* calendar date */
+    FT_DATETIME, /* instant, stored in UTC */
+    FT_JSON,     /* any JSON value, stored as text */
+    FT_ENUM,     /* one of `values` */
+    FT_REF,      /* id of a row of `model` */
+    FT_REF_LIST, /* ids of rows of `model`, kept in a link table */
+    FT__COUNT
+} field_type;
+
+typedef enum key_case { KC_SNAKE, KC_CAMEL, KC_PASCAL, KC__COUNT } key_case;
+
+/* How dates travel on the wire (storage is always ISO 8601 UTC). */
+typedef enum date_style {
+    DS_ISO8601, /* 2026-03-01, 2026-03-01T14:05:09.123456Z */
+    DS_NAIVE,   /* 2026-03-01, 2026-03-01T14:05:09 (UTC, no zone, no fraction: Zou) */
+    DS_COMPACT, /* 20260301, 20260301140509 (UTC: iProva v1) */
+    DS__COUNT
+} date_style;
+
+/* Shape of error documents (api/problem.c). */
+typedef enum err_style {
+    ES_PROBLEM, /* RFC 9457 application/problem+json */
+    ES_ZOU,     /* {"error": true, "message": ...} */
+    ES_REASON,  /* message in the reason phrase, problem+json body */
+    ES__COUNT
+} err_style;
+
+typedef struct app_model app_model;
+
+typedef struct app_field {
+    const char *name;       /* snake_case; the column name */
+    const char *json_name;  /* key in payloads (payload key case applied, or `json_name:`) */
+    const char *error_name; /* key in error documents (error key case applied) */
+    field_type type;
+    unsigned line; /* in app.yaml, for messages */
+    bool required;
+    bool unique;
+    bool read_only; /* set only by defaults or the server; a client value is a 422 */
+    bool has_min, has_max;
+    double min, max;         /* integer/number: value bounds */
+    int64_t max_length;      /* string/text: characters; 0 = type default */
+    const char *pattern;     /* POSIX ERE source, or NULL */
+    regex_t *re;             /* compiled pattern (REG_EXTENDED|REG_NOSUB), or NULL */
+    const char *default_json; /* default as JSON text, already validated; or NULL */
+    const char *const *enum_values;
+    size_t n_enum;
+    const char *ref_name;  /* FT_REF / FT_REF_LIST: target model name */
+    const app_model *ref;  /* resolved target */
+    const char *link_table; /* FT_REF_LIST: "<model>__<field>" */
+} app_field;
+
+typedef struct app_index {
+    const app_field *const *fields;
+    size_t n_fields;
+    bool unique;
+    const char *name; /* ix_<model>_<f1>_<f2>... or ux_... */
+    unsigned line;
+} app_index;
+
+struct app_model {
+    const char *name;  /* snake_case; the table name */
+    const char *route; /* path segment under base_path */
+    const app_field *fields;
+    size_t n_fields;
+    const app_index *indexes;
+    size_t n_indexes;
+    unsigned line;
+};
+
+typedef struct app {
+    const char *name;
+    const char *title;
+    const char *version;     /* the app's own version string */
+    const char *base_path;   /* "" or "/api" (no trailing slash) */
+    const char *health_path; /* absolute, e.g. "/health" */
+    key_case payload_case;
+    key_case error_case;
+    date_style dates;
+    err_style errors;
+    size_t max_body; /* bytes */
+    const app_model *models;
+    size_t n_models;
+    void *priv; /* private: the arena */
+} app;
+
+/*
+ * Load and check DIR/app.yaml. On success returns the app and sets *errors to
+ * NULL. On failure returns NULL and sets *errors to a heap string (caller
+ * frees) holding every problem found, one per line, each as
+ * "PATH:LINE:COL: message".
+ */
+app *app_load(const char *dir, char **errors);
+void app_free(app *a);
+
+/* Lookups; NULL when absent. Names are not NUL-terminated (n bytes). */
+const app_model *app_model_by_route(const app *a, const char *seg, size_t n);
+const app_model *app_model_by_name(const app *a, const char *name);
+const app_field *app_field_by_json(const app_model *m, const char *key, size_t n);
+const app_field *app_field_by_name(const app_model *m, const char *name);
+
+/* Type names as written in app files ("string", "ref_list", ...). */
+const char *app_type_name(field_type t);
+bool app_type_from_name(const char *name, field_type *out);
+
+/* "snake_case" -> the given case, into out (size cap). Returns false if it does not fit. */
+bool app_convert_case(const char *snake, key_case kc, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * The adapter between libh2o (evloop flavour) and the API layer.
+ *
+ * Threads: N loop threads, each an h2o context with its own listener (so the
+ * kernel spreads connections), plus the store's writer thread. The main
+ * thread waits for a signal and then asks every loop to stop.
+ *
+ * Request memory: each request gets an arena. A request waiting for a write
+ * also lends its arena to the writer thread, so the arena is shared by two
+ * owners (h2o's request and the write job) and freed by whichever lets go
+ * last; both let go on the loop thread, so a plain counter is enough.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <h2o.h>
+
+#include "api/api.h"
+#include "http/server.h"
+#include "util/log.h"
+
+typedef struct worker {
+    int idx;
+    pthread_t tid;
+    int fd; /* listening socket */
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    store_conn *conn;
+    h2o_multithread_queue_t *queue;
+    h2o_multithread_receiver_t done_rx; /* write completions */
+    h2o_multithread_receiver_t stop_rx; /* shutdown request */
+    h2o_timeout_t tick;
+    h2o_timeout_entry_t tick_entry;
+    size_t inflight;
+    volatile int stopping;
+    int started; /* 1 ok, -1 failed */
+} worker;
+
+typedef struct handler {
+    h2o_handler_t super;
+    const app *app;
+    store *st;
+} handler;
+
+typedef struct reqctx {
+    rq r; /* first: the API layer's view */
+    h2o_req_t *req; /* NULL once h2o has disposed of the request */
+    worker *w;
+    int refs;
+    bool responded;
+    h2o_multithread_message_t msg;
+    store_write *job;
+    void (*cb)(rq *r, store_write *w);
+} reqctx;
+
+static h2o_globalconf_t config;
+static worker *workers;
+static int n_workers;
+
+/* ---- request lifetime ------------------------------------------------ */
+
+static void ctx_unref(reqctx *c)
+{
+    if (--c->refs == 0) {
+        arena_free(c->r.a);
+        free(c);
+    }
+}
+
+static void on_req_dispose(void *p)
+{
+    reqctx *c = *(reqctx **)p;
+    if (!c->responded)
+        c->w->inflight--; /* client went away before the answer */
+    c->req = NULL;
+    ctx_unref(c);
+}
+
+void rq_header(rq *r, const char *name, const char *value)
+{
+    reqctx *c = (reqctx *)r;
+    if (!c->req)
+        return;
+    h2o_add_header_by_str(&c->req->pool, &c->req->res.headers, name, strlen(name), 0, NULL, value,
+                          strlen(value));
+}
+
+void rq_respond(rq *r, int status, const char *reason, const char *ctype, const buf *body)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    reqctx *c = (reqctx *)r;
+    h2o_req_t *req = c->req;
+    if (!req || c->responded)
+        return;
+    c->responded = true;
+    c->w->inflight--;
+    req->res.status = status;
+    req->res.reason = reason;
+    if (ctype)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
+    h2o_iovec_t iov = h2o_iovec_init(body ? body->data : NULL, body ? body->len : 0);
+    req->res.content_length = iov.len;
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    long long us = (now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000000LL +
+                   (now.tv_usec - req->timestamps.request_begin_at.tv_usec);
+    log_request(req->method.base, req->method.len, req->path_normalized.base, req->path_normalized.len,
+                status, us, iov.len);
+    h2o_start_response(req, &generator);
+    h2o_send(req, &iov, iov.len ? 1 : 0, H2O_SEND_STATE_FINAL);
+}
+
+/* Runs on the writer thread: only hand the job back to its loop. */
+static void job_done(store_write *job)
+{
+    reqctx *c = job->user;
+    h2o_multithread_send_message(&c->w->done_rx, &c->msg);
+}
+
+rd_err rq_write(rq *r, store_write *job, void (*cb)(rq *r, store_write *w))
+{
+    reqctx *c = (reqctx *)r;
+    job->done = job_done;
+    job->user = c;
+    c->job = job;
+    c->cb = cb;
+    c->refs++; /* the job holds the arena until it comes back */
+    rd_err e = store_submit(r->store, job);
+    if (e != RD_OK)
+        c->refs--;
+    return e;
+}
+
+static void on_done_messages(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        reqctx *c = H2O_STRUCT_FROM_MEMBER(reqctx, msg, m);
+        if (c->req)
+            c->cb(&c->r, c->job);
+        ctx_unref(c);
+    }
+}
+
+static const struct {
+    const char *name;
+    size_t len;
+    rq_method m;
+} methods[] = {
+    {"GET", 3, M_GET},     {"HEAD", 4, M_HEAD},     {"POST", 4, M_POST},       {"PUT", 3, M_PUT},
+    {"PATCH", 5, M_PATCH}, {"DELETE", 6, M_DELETE}, {"OPTIONS", 7, M_OPTIONS},
+};
+
+static rq_method method_of(h2o_iovec_t m)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (m.len == methods[i].len && memcmp(m.base, methods[i].name, m.len) == 0)
+            return methods[i].m;
+    return M_OTHER;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    handler *h = (handler *)self;
+    worker *w = H2O_STRUCT_FROM_MEMBER(worker, ctx, req->conn->ctx);
+    reqctx *c = xcalloc(1, sizeof *c);
+    c->req = req;
+    c->w = w;
+    c->refs = 1;
+    *(reqctx **)h2o_mem_alloc_shared(&req->pool, sizeof(reqctx *), on_req_dispose) = c;
+    w->inflight++;
+
+    rq *r = &c->r;
+    r->a = arena_new();
+    r->app = h->app;
+    r->store = h->st;
+    r->conn = w->conn;
+    r->method = method_of(req->method);
+    r->path = req->path_normalized.base;
+    r->path_len = req->path_normalized.len;
+    if (req->query_at != SIZE_MAX) {
+        r->query = req->path.base + req->query_at + 1;
+        r->query_len = req->path.len - req->query_at - 1;
+    }
+    if (req->entity.base) {
+        r->body = req->entity.base;
+        r->body_len = req->entity.len;
+    }
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (i >= 0) {
+        r->content_type = req->headers.entries[i].value.base;
+        r->content_type_len = req->headers.entries[i].value.len;
+    }
+    api_handle(r);
+    return 0;
+}
+
+/* ---- loops ----------------------------------------------------------- */
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    worker *w = listener->data;
+    if (err)
+        return;
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (sock)
+        h2o_accept(&w->accept_ctx, sock);
+}
+
+static void on_stop(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
+{
+    worker *w = H2O_STRUCT_FROM_MEMBER(worker, stop_rx, rx);
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        free(m);
+    }
+    w->stopping = 1;
+}
+
+static void on_tick(h2o_timeout_entry_t *e)
+{
+    worker *w = H2O_STRUCT_FROM_MEMBER(worker, tick_entry, e);
+    log_flush();
+    h2o_timeout_link(w->ctx.loop, &w->tick, &w->tick_entry);
+}
+
+static int open_listener(const char *host, unsigned short port)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
+    struct addrinfo *res = NULL;
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%u", port);
+    if (getaddrinfo(host, portstr, &hints, &res) != 0)
+        return -1;
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    h2o_context_init(&w->ctx, h2o_evloop_create(), &config);
+    w->accept_ctx.ctx = &w->ctx;
+    w->accept_ctx.hosts = config.hosts;
+    w->queue = h2o_multithread_create_queue(w->ctx.loop);
+    h2o_multithread_register_receiver(w->queue, &w->done_rx, on_done_messages);
+    h2o_multithread_register_receiver(w->queue, &w->stop_rx, on_stop);
+    h2o_timeout_init(w->ctx.loop, &w->tick, 200);
+    w->tick_entry.cb = on_tick;
+    h2o_timeout_link(w->ctx.loop, &w->tick, &w->tick_entry);
+    w->listener = h2o_evloop_socket_create(w->ctx.loop, w->fd, H2O_SOCKET_FLAG_DONT_READ);
+    w->listener->data = w;
+    h2o_socket_read_start(w->listener, on_accept);
+    __atomic_store_n(&w->started, 1, __ATOMIC_RELEASE);
+
+    while (!w->stopping)
+        h2o_evloop_run(w->ctx.loop, INT32_MAX);
+
+    /* Stop accepting, close idle keep-alive connections, and let requests
+     * in flight finish, within the grace period. */
+    h2o_context_request_shutdown(&w->ctx);
+    h2o_socket_read_stop(w->listener);
+    h2o_socket_close(w->listener);
+    w->listener = NULL;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (w->inflight) {
+        h2o_evloop_run(w->ctx.loop, 100);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec >= RD_SHUTDOWN_GRACE_SEC) {
+            log_warn("msg=\"shutdown grace expired\" worker=%d inflight=%zu", w->idx, w->inflight);
+            break;
+        }
+    }
+    /* Let the last responses reach their sockets. */
+    for (int i = 0; i < 5; i++)
+        h2o_evloop_run(w->ctx.loop, 10);
+    log_flush();
+    return NULL;
+}
+
+int server_run(const server_opts *o, const app *ap, store *st)
+{
+    h2o_config_init(&config);
+    config.max_request_entity_size = ap->max_body;
+    config.server_name = h2o_iovec_init(H2O_STRLIT("restd"));
+    h2o_hostconf_t *host = h2o_config_register_host(&config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    handler *h = (handler *)h2o_create_handler(path, sizeof *h);
+    h->super.on_req = on_req;
+    h->app = ap;
+    h->st = st;
+
+    n_workers = o->workers;
+    workers = xcalloc((size_t)n_workers, sizeof *workers);
+    int rc = 0;
+    int started = 0;
+    for (int i = 0; i < n_workers; i++) {
+        worker *w = &workers[i];
+        w->idx = i;
+        w->fd = open_listener(o->host, o->port);
+        w->conn = w->fd >= 0 ? store_conn_open(st) : NULL;
+        if (w->fd < 0 || !w->conn) {
+            log_error("msg=\"cannot listen\" host=%s port=%u err=\"%s\"", o->host, o->port,
+                      w->fd < 0 ? strerror(errno) : "database");
+            if (w->fd >= 0)
+                close(w->fd);
+            rc = 1;
+            break;
+        }
+        if (pthread_create(&w->tid, NULL, worker_main, w) != 0) {
+            store_conn_close(w->conn);
+            close(w->fd);
+            rc = 1;
+            break;
+        }
+        started++;
+    }
+    for (int i = 0; i < started; i++)
+        while (!__atomic_load_n(&workers[i].started, __ATOMIC_ACQUIRE))
+            usleep(1000);
+    if (rc == 0) {
+        log_info("msg=listening url=http://%s%s%s:%u%s workers=%d", strchr(o->host, ':') ? "[" : "", o->host,
+                 strchr(o->host, ':') ? "]" : "", o->port, ap->base_path, n_workers);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        int sig = 0;
+        sigwait(&set, &sig);
+        log_info("msg=\"shutting down\" signal=%s", sig == SIGTERM ? "TERM" : "INT");
+    }
+    for (int i = 0; i < started; i++) {
+        h2o_multithread_message_t *m = xcalloc(1, sizeof *m);
+        h2o_multithread_send_message(&workers[i].stop_rx, m);
+    }
+    for (int i = 0; i < started; i++) {
+        worker *w = &workers[i];
+        pthread_join(w->tid, NULL);
+        h2o_multithread_unregister_receiver(w->queue, &w->done_rx);
+        h2o_multithread_unregister_receiver(w->queue, &w->stop_rx);
+        h2o_multithread_destroy_queue(w->queue);
+        h2o_timeout_unlink(&w->tick_entry);
+        h2o_context_dispose(&w->ctx);
+        store_conn_close(w->conn);
+    }
+    free(workers);
+    h2o_config_dispose(&config);
+    log_flush();
+    return rc;
+}

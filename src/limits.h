@@ -1,0 +1,67 @@
+/*
+ * Every bound restd applies to outside input, in one place, each with the
+ * reason for its value (after SQLite's sqliteLimit.h). Anything a client or
+ * an app file can make grow is capped by one of these.
+ */
+#ifndef RESTD_LIMITS_H
+#define RESTD_LIMITS_H
+
+/* Default ceiling on a request body. An app may lower or raise it (app file
+ * `limits.max_body_bytes`) within RD_MAX_BODY_CEILING. 1 MiB holds any
+ * business record with room to spare. */
+#define RD_DEFAULT_MAX_BODY (1024 * 1024)
+#define RD_MAX_BODY_CEILING (64 * 1024 * 1024)
+
+/* Nesting depth of a request body. Records are flat objects with a json
+ * field or two; 32 levels is far more than any real payload and keeps the
+ * parser's recursion shallow. */
+#define RD_MAX_JSON_DEPTH 32
+
+/* Nesting depth the response writer supports (it keeps one comma flag per
+ * level). Responses are built from the model, so this is a programming
+ * bound, not an input bound. */
+#define RD_JW_MAX_DEPTH 64
+
+/* Longest URL path we route. h2o already caps the request line; this keeps
+ * routing buffers small. */
+#define RD_MAX_PATH 2048
+
+/* Largest response body the writer will build (list pages are bounded by
+ * the page cap, so this is only a safety net). */
+#define RD_MAX_RESPONSE (64 * 1024 * 1024)
+
+/* App file: size of app.yaml, number of models, fields per model, enum
+ * values, names. Generous for a business schema, small enough that a
+ * hostile file cannot exhaust memory or make start-up slow. */
+#define RD_MAX_APP_FILE (4 * 1024 * 1024)
+#define RD_MAX_MODELS 256
+#define RD_MAX_FIELDS 256
+#define RD_MAX_ENUM_VALUES 1024
+#define RD_MAX_INDEXES 64
+#define RD_MAX_NAME 63
+#define RD_MAX_YAML_DEPTH 16
+
+/* Items in a list-of-references value in one request body. */
+#define RD_MAX_REF_LIST 10000
+
+/* Writes the writer thread folds into one transaction (group commit). A
+ * bigger batch amortises the sync further but delays the first request of
+ * the batch; 256 is past the knee on this machine. */
+#define RD_MAX_BATCH 256
+
+/* Queued write jobs before new writes get 503: a bound on memory held by
+ * requests waiting for the disk. */
+#define RD_MAX_WRITE_QUEUE 8192
+
+/* Seconds a SIGTERM waits for in-flight requests before closing anyway. */
+#define RD_SHUTDOWN_GRACE_SEC 10
+
+/* SQLite busy timeout (ms): only the CLI and the health probe ever wait on
+ * the writer's lock. */
+#define RD_BUSY_TIMEOUT_MS 5000
+
+/* Default and maximum page size of a list. */
+#define RD_DEFAULT_PAGE 100
+#define RD_MAX_PAGE 1000
+
+#endif

@@ -1,0 +1,220 @@
+/*
+ * Every SQL statement restd runs is built here, from model identifiers only;
+ * values are always bound parameters. Also the per-connection statement
+ * cache (SQL text -> prepared statement) and the row emitter shared by reads
+ * and by the writer (which renders the row it just wrote).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "app/types.h"
+#include "store/store_int.h"
+#include "util/dt.h"
+#include "util/log.h"
+
+/* ---- statement cache ------------------------------------------------- */
+
+/* Open addressing on the FNV-1a hash of the SQL text. When the table is
+ * full (a client cycling through many filter shapes), everything is
+ * finalized and it starts over: simple, bounded, and rare. */
+#define CACHE_SLOTS 512
+
+typedef struct slot {
+    char *sql;
+    sqlite3_stmt *st;
+} slot;
+
+struct stmt_cache {
+    sqlite3 *db;
+    size_t used;
+    slot slots[CACHE_SLOTS];
+};
+
+stmt_cache *store__cache_new(sqlite3 *db)
+{
+    stmt_cache *c = xcalloc(1, sizeof *c);
+    c->db = db;
+    return c;
+}
+
+static void cache_clear(stmt_cache *c)
+{
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        if (c->slots[i].sql) {
+            sqlite3_finalize(c->slots[i].st);
+            free(c->slots[i].sql);
+            c->slots[i].sql = NULL;
+            c->slots[i].st = NULL;
+        }
+    }
+    c->used = 0;
+}
+
+void store__cache_free(stmt_cache *c)
+{
+    if (!c)
+        return;
+    cache_clear(c);
+    free(c);
+}
+
+static size_t fnv(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+sqlite3_stmt *store__stmt(stmt_cache *c, const char *sql)
+{
+    size_t i = fnv(sql) % CACHE_SLOTS;
+    for (size_t n = 0; n < CACHE_SLOTS; n++, i = (i + 1) % CACHE_SLOTS) {
+        if (!c->slots[i].sql)
+            break;
+        if (strcmp(c->slots[i].sql, sql) == 0)
+            return c->slots[i].st;
+    }
+    if (c->used >= CACHE_SLOTS * 3 / 4) {
+        cache_clear(c);
+        i = fnv(sql) % CACHE_SLOTS;
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        log_error("msg=prepare_failed err=\"%s\"", sqlite3_errmsg(c->db));
+        return NULL;
+    }
+    while (c->slots[i].sql)
+        i = (i + 1) % CACHE_SLOTS;
+    c->slots[i].sql = xstrdup(sql);
+    c->slots[i].st = st;
+    c->used++;
+    return st;
+}
+
+int store__exec(sqlite3 *db, const char *sql)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* ---- builders -------------------------------------------------------- */
+
+/* Columns: id, each field (ref_list as a JSON array subquery), created_at,
+ * updated_at. The emitter below reads them in the same order. */
+const char *store__sql_select_cols(arena *a, const app_model *m)
+{
+    buf b;
+    buf_init(&b, a, 1 << 20);
+    buf_puts(&b, "t.\"id\"");
+    for (size_t i = 0; i < m->n_fields; i++) {
+        const app_field *f = &m->fields[i];
+        if (f->type == FT_REF_LIST)
+            buf_printf(&b,
+                       ", (SELECT json_group_array(\"target\") FROM (SELECT \"target\" FROM \"%s\""
+                       " WHERE \"owner\" = t.\"id\" ORDER BY rowid))",
+                       f->link_table);
+        else
+            buf_printf(&b, ", t.\"%s\"", f->name);
+    }
+    buf_puts(&b, ", t.\"created_at\", t.\"updated_at\"");
+    return b.data;
+}
+
+const char *store__sql_get(arena *a, const app_model *m)
+{
+    return arena_printf(a, "SELECT %s FROM \"%s\" AS t WHERE t.\"id\" = ?1",
+                        store__sql_select_cols(a, m), m->name);
+}
+
+const char *store__sql_list(arena *a, const app_model *m, const store_query *q)
+{
+    buf b;
+    buf_init(&b, a, 1 << 20);
+    buf_printf(&b, "SELECT %s FROM \"%s\" AS t", store__sql_select_cols(a, m), m->name);
+    for (size_t i = 0; i < q->n_filters; i++) {
+        const app_field *f = q->filters[i].field;
+        buf_printf(&b, "%s t.\"%s\" %s ?%zu", i ? " AND" : " WHERE", f ? f->name : "id",
+                   q->filters[i].val.kind == SV_NULL ? "IS" : "=", i + 1);
+    }
+    /* rowid order is creation order, and an index on the filter column
+     * already holds rowids in order, so the page needs no sort. */
+    buf_printf(&b, " ORDER BY t.rowid LIMIT ?%zu OFFSET ?%zu", q->n_filters + 1, q->n_filters + 2);
+    return b.data;
+}
+
+const char *store__sql_insert(arena *a, const app_model *m, const rowvals *v)
+{
+    buf b;
+    buf_init(&b, a, 1 << 20);
+    buf_printf(&b, "INSERT INTO \"%s\" (\"id\", \"created_at\", \"updated_at\"", m->name);
+    for (size_t i = 0; i < v->n; i++)
+        buf_printf(&b, ", \"%s\"", v->fields[i]->name);
+    buf_puts(&b, ") VALUES (?1, ?2, ?2");
+    for (size_t i = 0; i < v->n; i++)
+        buf_printf(&b, ", ?%zu", i + 3);
+    buf_putc(&b, ')');
+    return b.data;
+}
+
+const char *store__sql_update(arena *a, const app_model *m, const rowvals *v)
+{
+    buf b;
+    buf_init(&b, a, 1 << 20);
+    buf_printf(&b, "UPDATE \"%s\" SET \"updated_at\" = ?2", m->name);
+    for (size_t i = 0; i < v->n; i++)
+        buf_printf(&b, ", \"%s\" = ?%zu", v->fields[i]->name, i + 3);
+    buf_puts(&b, " WHERE \"id\" = ?1");
+    return b.data;
+}
+
+const char *store__sql_delete(arena *a, const app_model *m)
+{
+    return arena_printf(a, "DELETE FROM \"%s\" WHERE \"id\" = ?1", m->name);
+}
+
+const char *store__sql_exists(arena *a, const app_model *m)
+{
+    return arena_printf(a, "SELECT 1 FROM \"%s\" WHERE \"id\" = ?1", m->name);
+}
+
+/* ---- row emitter ----------------------------------------------------- */
+
+static void emit_text(sqlite3_stmt *st, int col, jw *w)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+        jw_null(w);
+        return;
+    }
+    const char *s = (const char *)sqlite3_column_text(st, col);
+    jw_str(w, s, (size_t)sqlite3_column_bytes(st, col));
+}
+
+static void emit_stamp(sqlite3_stmt *st, int col, date_style ds, jw *w)
+{
+    char out[40];
+    const char *s = (const char *)sqlite3_column_text(st, col);
+    size_t n = s ? dt_format_datetime(s, (size_t)sqlite3_column_bytes(st, col), ds, out) : 0;
+    if (n)
+        jw_str(w, out, n);
+    else
+        jw_null(w);
+}
+
+void store__emit_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, jw *w)
+{
+    date_style ds = rf->ds;
+    jw_obj_begin(w);
+    jw_keyz(w, rf->id_key);
+    emit_text(st, 0, w);
+    for (size_t i = 0; i < m->n_fields; i++) {
+        const app_field *f = &m->fields[i];
+        jw_keyz(w, f->json_name);
+        type_desc_of(f->type)->emit(f, st, (int)i + 1, ds, w);
+    }
+    int c = (int)m->n_fields + 1;
+    jw_keyz(w, rf->created_key);
+    emit_stamp(st, c, ds, w);
+    jw_keyz(w, rf->updated_key);
+    emit_stamp(st, c + 1, ds, w);
+    jw_obj_end(w);
+}

@@ -1,0 +1,540 @@
+/*
+ * The SQLite store: connections, reads, and the writer thread with group
+ * commit. See store.h for the contract.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "app/types.h"
+#include "store/store_int.h"
+#include "util/dt.h"
+#include "util/log.h"
+
+struct store {
+    char *path;
+    const app *app;
+    row_fmt fmt;
+    sqlite3 *wdb; /* the writer's connection; used by the writer thread only */
+    stmt_cache *wcache;
+    pthread_t writer;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    store_write *head, *tail; /* queue, guarded by mu */
+    size_t queued;
+    bool stopping;
+};
+
+struct store_conn {
+    store *s;
+    sqlite3 *db;
+    stmt_cache *cache;
+    arena *sql; /* SQL text per model, built once */
+    const char **get_sql;
+};
+
+static void *writer_main(void *arg);
+
+static int open_db(const char *path, int flags, sqlite3 **out)
+{
+    int rc = sqlite3_open_v2(path, out, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    sqlite3_extended_result_codes(*out, 1);
+    sqlite3_busy_timeout(*out, RD_BUSY_TIMEOUT_MS);
+    /* Keep hostile queries small: no huge strings or deep expressions
+     * can be built from bound values anyway, but cap them regardless. */
+    sqlite3_limit(*out, SQLITE_LIMIT_LENGTH, RD_MAX_BODY_CEILING + 1024);
+    return store__exec(*out, "PRAGMA foreign_keys = ON");
+}
+
+static void make_key(char *out, size_t cap, const char *snake, key_case kc)
+{
+    if (!app_convert_case(snake, kc, out, cap))
+        snprintf(out, cap, "%s", snake);
+}
+
+store *store_open(const char *path, const app *ap, char **msg)
+{
+    store *s = xcalloc(1, sizeof *s);
+    s->path = xstrdup(path);
+    s->app = ap;
+    s->fmt.ds = ap->dates;
+    make_key(s->fmt.id_key, sizeof s->fmt.id_key, "id", ap->payload_case);
+    make_key(s->fmt.created_key, sizeof s->fmt.created_key, "created_at", ap->payload_case);
+    make_key(s->fmt.updated_key, sizeof s->fmt.updated_key, "updated_at", ap->payload_case);
+    *msg = NULL;
+    int rc = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s->wdb);
+    if (rc == SQLITE_OK)
+        rc = store__exec(s->wdb, "PRAGMA journal_mode = WAL");
+    if (rc == SQLITE_OK)
+        rc = store__exec(s->wdb, "PRAGMA synchronous = FULL");
+    if (rc == SQLITE_OK)
+        rc = store__exec(s->wdb, "SELECT count(*) FROM sqlite_master");
+    if (rc != SQLITE_OK) {
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "cannot open database %s: %s", path,
+                 s->wdb ? sqlite3_errmsg(s->wdb) : sqlite3_errstr(rc));
+        *msg = xstrdup(tmp);
+        sqlite3_close(s->wdb);
+        free(s->path);
+        free(s);
+        return NULL;
+    }
+    *msg = store__migrate(s->wdb, ap);
+    if (*msg) {
+        sqlite3_close(s->wdb);
+        free(s->path);
+        free(s);
+        return NULL;
+    }
+    s->wcache = store__cache_new(s->wdb);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        *msg = xstrdup("cannot start the writer thread");
+        store__cache_free(s->wcache);
+        sqlite3_close(s->wdb);
+        free(s->path);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->writer, NULL);
+    store__cache_free(s->wcache);
+    store__exec(s->wdb, "PRAGMA wal_checkpoint(TRUNCATE)");
+    sqlite3_close(s->wdb);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->path);
+    free(s);
+}
+
+store_conn *store_conn_open(store *s)
+{
+    store_conn *c = xcalloc(1, sizeof *c);
+    c->s = s;
+    if (open_db(s->path, SQLITE_OPEN_READWRITE, &c->db) != SQLITE_OK) {
+        log_error("msg=\"cannot open read connection\" err=\"%s\"", sqlite3_errmsg(c->db));
+        sqlite3_close(c->db);
+        free(c);
+        return NULL;
+    }
+    store__exec(c->db, "PRAGMA query_only = 1");
+    c->cache = store__cache_new(c->db);
+    c->sql = arena_new();
+    c->get_sql = arena_zalloc(c->sql, s->app->n_models * sizeof *c->get_sql);
+    for (size_t i = 0; i < s->app->n_models; i++)
+        c->get_sql[i] = store__sql_get(c->sql, &s->app->models[i]);
+    return c;
+}
+
+void store_conn_close(store_conn *c)
+{
+    if (!c)
+        return;
+    store__cache_free(c->cache);
+    sqlite3_close(c->db);
+    arena_free(c->sql);
+    free(c);
+}
+
+static size_t model_index(const store *s, const app_model *m) { return (size_t)(m - s->app->models); }
+
+/* Run a one-row select of a model's columns and emit it. */
+static rd_err get_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, const char *id, jw *w)
+{
+    if (!st)
+        return RD_INTERNAL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    rd_err e = RD_OK;
+    if (rc == SQLITE_ROW)
+        store__emit_row(st, m, rf, w);
+    else if (rc == SQLITE_DONE)
+        e = RD_NOT_FOUND;
+    else
+        e = RD_UNAVAILABLE;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return e;
+}
+
+rd_err store_get(store_conn *c, const app_model *m, const char *id, jw *w)
+{
+    sqlite3_stmt *st = store__stmt(c->cache, c->get_sql[model_index(c->s, m)]);
+    return get_row(st, m, &c->s->fmt, id, w);
+}
+
+rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena *a, jw *w)
+{
+    sqlite3_stmt *st = store__stmt(c->cache, store__sql_list(a, m, q));
+    if (!st)
+        return RD_INTERNAL;
+    int idx = 1;
+    for (size_t i = 0; i < q->n_filters; i++, idx++)
+        if (q->filters[i].val.kind != SV_NULL)
+            sqlval_bind(st, idx, &q->filters[i].val);
+    sqlite3_bind_int64(st, idx++, q->limit);
+    sqlite3_bind_int64(st, idx, q->offset);
+    jw_arr_begin(w);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        store__emit_row(st, m, &c->s->fmt, w);
+    jw_arr_end(w);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? RD_OK : RD_UNAVAILABLE;
+}
+
+rd_err store_health(store *s)
+{
+    /* A fresh connection, so a database that vanished or broke since start
+     * shows up here even though the long-lived connections hold it open. */
+    sqlite3 *db = NULL;
+    rd_err e = RD_UNAVAILABLE;
+    if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK &&
+        store__exec(db, "SELECT count(*) FROM _restd_fields") == SQLITE_OK)
+        e = RD_OK;
+    sqlite3_close(db);
+    return e;
+}
+
+/* ---- writes ---------------------------------------------------------- */
+
+rd_err store_submit(store *s, store_write *w)
+{
+    w->next = NULL;
+    w->err = RD_OK;
+    w->detail = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping || s->queued >= RD_MAX_WRITE_QUEUE) {
+        pthread_mutex_unlock(&s->mu);
+        return RD_UNAVAILABLE;
+    }
+    if (s->tail)
+        s->tail->next = w;
+    else
+        s->head = w;
+    s->tail = w;
+    s->queued++;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return RD_OK;
+}
+
+/* UUIDv7 (RFC 9562): a millisecond timestamp then random bits, so new rows
+ * land at the right-hand end of the primary-key B-tree. */
+static void new_uuid(char out[37])
+{
+    static _Thread_local unsigned char pool[1024];
+    static _Thread_local size_t used = sizeof pool;
+    if (used + 10 > sizeof pool) {
+        if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool)
+            abort(); /* the kernel's CSPRNG does not fail for <= 256 bytes... nor here */
+        used = 0;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    unsigned char b[16];
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    memcpy(b + 6, pool + used, 10);
+    used += 10;
+    b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+static bool row_exists(store *s, const app_model *m, const char *id, arena *a)
+{
+    sqlite3_stmt *st = store__stmt(s->wcache, store__sql_exists(a, m));
+    if (!st)
+        return false;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    bool yes = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return yes;
+}
+
+/* References are checked before the write so a 409 can name the field;
+ * the foreign keys remain the guarantee. */
+static bool check_refs(store *s, store_write *w)
+{
+    const rowvals *v = &w->vals;
+    for (size_t i = 0; i < v->n; i++) {
+        const app_field *f = v->fields[i];
+        if (f->type != FT_REF || v->vals[i].kind != SV_TEXT)
+            continue;
+        if (!row_exists(s, f->ref, v->vals[i].s, w->a)) {
+            w->err = RD_CONFLICT;
+            w->detail = arena_printf(w->a, "%s: there is no %s with id %s", f->error_name,
+                                     f->ref->name, v->vals[i].s);
+            return false;
+        }
+    }
+    for (size_t i = 0; i < v->n_lists; i++) {
+        const reflist *l = &v->lists[i];
+        for (size_t k = 0; k < l->n; k++) {
+            if (!row_exists(s, l->field->ref, l->ids[k], w->a)) {
+                w->err = RD_CONFLICT;
+                w->detail = arena_printf(w->a, "%s: there is no %s with id %s",
+                                         l->field->error_name, l->field->ref->name, l->ids[k]);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static bool write_links(store *s, store_write *w, const char *id)
+{
+    for (size_t i = 0; i < w->vals.n_lists; i++) {
+        const reflist *l = &w->vals.lists[i];
+        sqlite3_stmt *del = store__stmt(
+            s->wcache, arena_printf(w->a, "DELETE FROM \"%s\" WHERE \"owner\" = ?1", l->field->link_table));
+        sqlite3_stmt *ins = store__stmt(
+            s->wcache, arena_printf(w->a, "INSERT OR IGNORE INTO \"%s\" (\"owner\", \"target\") VALUES (?1, ?2)",
+                                    l->field->link_table));
+        if (!del || !ins)
+            return false;
+        sqlite3_bind_text(del, 1, id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(del);
+        sqlite3_reset(del);
+        if (rc != SQLITE_DONE)
+            return false;
+        for (size_t k = 0; k < l->n; k++) {
+            sqlite3_bind_text(ins, 1, id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 2, l->ids[k], -1, SQLITE_STATIC);
+            rc = sqlite3_step(ins);
+            sqlite3_reset(ins);
+            if (rc != SQLITE_DONE)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* Name the unique constraint SQLite reports ("UNIQUE constraint failed:
+ * model.field"), without passing SQLite's text to the client. */
+static void unique_detail(store *s, store_write *w)
+{
+    const char *msg = sqlite3_errmsg(s->wdb);
+    const char *dot = strrchr(msg, '.');
+    const app_field *f = dot ? app_field_by_name(w->model, dot + 1) : NULL;
+    w->err = RD_CONFLICT;
+    if (f && !strchr(dot, ','))
+        w->detail = arena_printf(w->a, "%s: a %s with this value already exists (constraint ux_%s__%s)",
+                                 f->error_name, w->model->name, w->model->name, f->name);
+    else
+        w->detail = arena_printf(w->a, "a %s with these values already exists", w->model->name);
+}
+
+/* After a refused delete, find who still points at the row. */
+static void referrer_detail(store *s, store_write *w)
+{
+    const app *ap = s->app;
+    w->err = RD_CONFLICT;
+    for (size_t i = 0; i < ap->n_models; i++) {
+        const app_model *m = &ap->models[i];
+        for (size_t k = 0; k < m->n_fields; k++) {
+            const app_field *f = &m->fields[k];
+            if ((f->type != FT_REF && f->type != FT_REF_LIST) || f->ref != w->model)
+                continue;
+            const char *sql = f->type == FT_REF
+                                  ? arena_printf(w->a, "SELECT 1 FROM \"%s\" WHERE \"%s\" = ?1 LIMIT 1", m->name, f->name)
+                                  : arena_printf(w->a, "SELECT 1 FROM \"%s\" WHERE \"target\" = ?1 LIMIT 1", f->link_table);
+            sqlite3_stmt *st = store__stmt(s->wcache, sql);
+            if (!st)
+                continue;
+            sqlite3_bind_text(st, 1, w->id, -1, SQLITE_STATIC);
+            bool hit = sqlite3_step(st) == SQLITE_ROW;
+            sqlite3_reset(st);
+            if (hit) {
+                w->detail = arena_printf(w->a, "this %s is still referenced by %s.%s", w->model->name,
+                                         m->name, f->name);
+                return;
+            }
+        }
+    }
+    w->detail = arena_printf(w->a, "this %s is still referenced", w->model->name);
+}
+
+static void sql_failed(store *s, store_write *w, int rc)
+{
+    int prim = rc & 0xff;
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        unique_detail(s, w);
+    } else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+        if (w->op == STORE_DELETE)
+            referrer_detail(s, w);
+        else {
+            w->err = RD_CONFLICT;
+            w->detail = arena_strdup(w->a, "a referenced row does not exist");
+        }
+    } else if (prim == SQLITE_CONSTRAINT) {
+        w->err = RD_CONFLICT;
+        w->detail = arena_strdup(w->a, "the write violates a constraint");
+    } else if (prim == SQLITE_BUSY || prim == SQLITE_IOERR || prim == SQLITE_FULL || prim == SQLITE_READONLY) {
+        w->err = RD_UNAVAILABLE;
+        w->detail = arena_strdup(w->a, "the database cannot take writes right now");
+        log_error("msg=write_failed rc=%d err=\"%s\"", rc, sqlite3_errmsg(s->wdb));
+    } else {
+        w->err = RD_INTERNAL;
+        log_error("msg=write_failed rc=%d err=\"%s\"", rc, sqlite3_errmsg(s->wdb));
+    }
+}
+
+static int bind_and_step(sqlite3_stmt *st, const char *id, const char *now, const rowvals *v)
+{
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+    for (size_t i = 0; i < v->n; i++)
+        sqlval_bind(st, (int)i + 3, &v->vals[i]);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        rc = sqlite3_reset(st); /* the extended code of the failure */
+    else
+        sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+/* One job inside the batch transaction. On failure w->err is set; the
+ * caller rolls back to the job's savepoint. */
+static bool run_job(store *s, store_write *w)
+{
+    const app_model *m = w->model;
+    char now[DT_DATETIME_LEN + 1];
+    dt_now(now);
+    const char *id = w->id;
+    int rc;
+    if (w->op == STORE_DELETE) {
+        sqlite3_stmt *st = store__stmt(s->wcache, store__sql_delete(w->a, m));
+        if (!st)
+            return w->err = RD_INTERNAL, false;
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        rc = rc == SQLITE_DONE ? SQLITE_DONE : sqlite3_reset(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return sql_failed(s, w, rc), false;
+        if (sqlite3_changes(s->wdb) == 0)
+            return w->err = RD_NOT_FOUND, false;
+        return true;
+    }
+    if (w->op == STORE_CREATE) {
+        char *nid = arena_alloc(w->a, 37);
+        new_uuid(nid);
+        id = w->new_id = nid;
+    } else if (!row_exists(s, m, id, w->a)) {
+        return w->err = RD_NOT_FOUND, false;
+    }
+    if (!check_refs(s, w))
+        return false;
+    const char *sql = w->op == STORE_CREATE ? store__sql_insert(w->a, m, &w->vals)
+                                            : store__sql_update(w->a, m, &w->vals);
+    sqlite3_stmt *st = store__stmt(s->wcache, sql);
+    if (!st)
+        return w->err = RD_INTERNAL, false;
+    rc = bind_and_step(st, id, now, &w->vals);
+    if (rc != SQLITE_DONE)
+        return sql_failed(s, w, rc), false;
+    if (!write_links(s, w, id))
+        return sql_failed(s, w, sqlite3_extended_errcode(s->wdb)), false;
+    /* Render the row as it now stands, inside the transaction. */
+    jw jwr;
+    buf_init(&w->body, w->a, RD_MAX_RESPONSE);
+    jw_init(&jwr, &w->body);
+    st = store__stmt(s->wcache, store__sql_get(w->a, m));
+    rd_err e = get_row(st, m, &s->fmt, id, &jwr);
+    if (e != RD_OK || !jw_ok(&jwr))
+        return w->err = RD_INTERNAL, false;
+    return true;
+}
+
+static void run_batch(store *s, store_write *batch)
+{
+    if (store__exec(s->wdb, "BEGIN IMMEDIATE") != SQLITE_OK) {
+        log_error("msg=begin_failed err=\"%s\"", sqlite3_errmsg(s->wdb));
+        for (store_write *w = batch; w; w = w->next) {
+            w->err = RD_UNAVAILABLE;
+            w->detail = "the database cannot take writes right now";
+        }
+        return;
+    }
+    for (store_write *w = batch; w; w = w->next) {
+        store__exec(s->wdb, "SAVEPOINT job");
+        if (!run_job(s, w))
+            store__exec(s->wdb, "ROLLBACK TO job");
+        store__exec(s->wdb, "RELEASE job");
+    }
+    /* COMMIT returns after the WAL is synced (synchronous=FULL): only then
+     * do the callers hear of success. */
+    int rc = store__exec(s->wdb, "COMMIT");
+    if (rc != SQLITE_OK) {
+        log_error("msg=commit_failed err=\"%s\"", sqlite3_errmsg(s->wdb));
+        store__exec(s->wdb, "ROLLBACK");
+        for (store_write *w = batch; w; w = w->next) {
+            if (w->err == RD_OK) {
+                w->err = RD_UNAVAILABLE;
+                w->detail = "the database cannot take writes right now";
+            }
+        }
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    store *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->head) {
+            pthread_mutex_unlock(&s->mu);
+            break; /* stopping and drained */
+        }
+        store_write *batch = s->head, *last = batch;
+        size_t n = 1;
+        while (last->next && n < RD_MAX_BATCH) {
+            last = last->next;
+            n++;
+        }
+        s->head = last->next;
+        if (!s->head)
+            s->tail = NULL;
+        s->queued -= n;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        run_batch(s, batch);
+        for (store_write *w = batch, *next; w; w = next) {
+            next = w->next;
+            w->done(w);
+        }
+    }
+    return NULL;
+}

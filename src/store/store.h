@@ -1,0 +1,98 @@
+/*
+ * Storage on SQLite. One `store` per process: it owns the database path, the
+ * schema check/migration done at open, and the writer thread that commits
+ * every write (group commit). Reads go through a `store_conn`, one per event
+ * loop thread, so a GET never waits for a lock or a thread hop.
+ *
+ * Durability: WAL with synchronous=FULL, so COMMIT returns only after the
+ * WAL is synced; a write's completion callback runs only after its COMMIT
+ * returned. Concurrent writes share one transaction and one sync.
+ *
+ * SQL text is built only in store/ (sql.c); values are always bound.
+ */
+#ifndef RESTD_STORE_H
+#define RESTD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "api/validate.h"
+#include "app/app.h"
+#include "json/jw.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+typedef struct store store;
+typedef struct store_conn store_conn;
+
+/*
+ * Open (creating if needed) the database at path, bring its schema in line
+ * with app (creating tables, adding columns and indexes), and start the
+ * writer thread. A destructive change (a field or model dropped or
+ * retyped) is refused. On failure returns NULL and sets *msg to a heap
+ * string (caller frees) that says what is wrong.
+ */
+store *store_open(const char *path, const app *app, char **msg);
+/* Finish queued writes, stop the writer thread, checkpoint and close. */
+void store_close(store *s);
+
+/* A read connection for the calling thread; use it from that thread only. */
+store_conn *store_conn_open(store *s);
+void store_conn_close(store_conn *c);
+
+/* GET one row as JSON into w. RD_NOT_FOUND when absent. */
+rd_err store_get(store_conn *c, const app_model *m, const char *id, jw *w);
+
+/* One equality term of a list query. */
+typedef struct store_filter {
+    const app_field *field; /* NULL means the id */
+    sqlval val;
+} store_filter;
+
+typedef struct store_query {
+    const store_filter *filters;
+    size_t n_filters;
+    long long limit;
+    long long offset;
+} store_query;
+
+/* GET a list as a JSON array into w. */
+rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena *a, jw *w);
+
+/* 200 when the database file can be opened and read now. */
+rd_err store_health(store *s);
+
+typedef enum store_op { STORE_CREATE, STORE_REPLACE, STORE_PATCH, STORE_DELETE } store_op;
+
+/*
+ * A write. The caller fills the inputs, store_submit queues it, and the
+ * writer thread runs it inside a batch transaction and, once the batch is
+ * committed and synced (or failed), calls done(w) ON THE WRITER THREAD.
+ * done must only hand the job back to its owner (e.g. post it to an event
+ * loop). Everything the job points to, and its arena, must stay alive and
+ * untouched by others until done runs.
+ */
+typedef struct store_write store_write;
+struct store_write {
+    /* in */
+    store_op op;
+    const app_model *model;
+    const char *id; /* REPLACE/PATCH/DELETE */
+    rowvals vals;   /* CREATE/REPLACE/PATCH */
+    arena *a;       /* for the outputs */
+    void (*done)(store_write *w);
+    void *user;
+    /* out */
+    rd_err err;         /* RD_OK, RD_NOT_FOUND, RD_CONFLICT, RD_UNAVAILABLE, RD_INTERNAL */
+    const char *detail; /* arena; for errors */
+    const char *new_id; /* CREATE: the id given to the row */
+    buf body;           /* the row as JSON after the write (not for DELETE) */
+    /* private */
+    store_write *next;
+};
+
+/* Queue w. Never blocks on the disk. Returns RD_UNAVAILABLE (and does not
+ * queue) when the queue is full or the store is closing. */
+rd_err store_submit(store *s, store_write *w);
+
+#endif

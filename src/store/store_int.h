@@ -1,0 +1,46 @@
+/*
+ * Shared between the files of store/ only: the statement cache and the SQL
+ * builders. Nothing outside store/ includes this.
+ */
+#ifndef RESTD_STORE_INT_H
+#define RESTD_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* A prepared-statement cache keyed by SQL text, one per connection. */
+typedef struct stmt_cache stmt_cache;
+stmt_cache *store__cache_new(sqlite3 *db);
+void store__cache_free(stmt_cache *c);
+/* A reset, unbound statement for sql, prepared once; NULL on a prepare
+ * error (logged). Valid until the cache is freed; reset it after use. */
+sqlite3_stmt *store__stmt(stmt_cache *c, const char *sql);
+
+/* SQL text, allocated from a. Identifiers come from the model only. */
+const char *store__sql_select_cols(arena *a, const app_model *m);
+const char *store__sql_get(arena *a, const app_model *m);
+const char *store__sql_list(arena *a, const app_model *m, const store_query *q);
+const char *store__sql_insert(arena *a, const app_model *m, const rowvals *v);
+const char *store__sql_update(arena *a, const app_model *m, const rowvals *v);
+const char *store__sql_delete(arena *a, const app_model *m);
+const char *store__sql_exists(arena *a, const app_model *m);
+
+/* How rows are written: the app's date style and the server-maintained keys
+ * in the payload key case. */
+typedef struct row_fmt {
+    date_style ds;
+    char id_key[8], created_key[16], updated_key[16];
+} row_fmt;
+
+/* Write one row (the columns of store__sql_select_cols) as a JSON object. */
+void store__emit_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, jw *w);
+
+/* Bring the schema in line with the app (schema.c). Returns NULL or a heap
+ * message. Runs on the writer connection before the writer thread starts. */
+char *store__migrate(sqlite3 *db, const app *app);
+
+/* Execute a statement without results; returns the sqlite3 code. */
+int store__exec(sqlite3 *db, const char *sql);
+
+#endif
