@@ -99,7 +99,8 @@ void problem_render(const app *ap, rd_err e, const char *detail, const verrs *er
         break;
     case ES_REASON:
         *reason = reason_phrase(a, detail ? detail : info->title);
-        /* fall through: the body is still a problem document */
+        /* the body is still a problem document */
+        __attribute__((fallthrough));
     default:
         *ctype = "application/problem+json";
         problem_doc(info, detail, errs, &w);

@@ -55,7 +55,11 @@ typedef struct rowvals {
  * *errs (messages are English sentences naming the field by its error name,
  * e.g. "The name field is required."). Keys "id", "created_at" and
  * "updated_at" (in the payload key case) are server-maintained and ignored.
- * Unknown keys and values for read-only fields are errors.
+ * Unknown keys and values for read-only fields are errors (past the first
+ * 32 unknown keys, one "$" entry counts the rest). Errors are appended to
+ * *errs, whose arrays (and every key and message) live in a; *out is
+ * written only on success and points into a (or the model), never into
+ * body, so body may be freed right after.
  */
 rd_err val_body(const app *app, const app_model *m, const json_t *body, val_mode mode, arena *a,
                 rowvals *out, verrs *errs);

@@ -77,7 +77,7 @@ typedef struct app_index {
     const app_field *const *fields;
     size_t n_fields;
     bool unique;
-    const char *name; /* ix_<model>_<f1>_<f2>... or ux_... */
+    const char *name; /* ix_<model>__<f1>_<f2>... or ux_... */
     unsigned line;
 } app_index;
 
@@ -93,8 +93,8 @@ struct app_model {
 
 typedef struct app {
     const char *name;
-    const char *title;
-    const char *version;     /* the app's own version string */
+    const char *title;       /* "" when absent */
+    const char *version;     /* the app's own version string; "" when absent */
     const char *base_path;   /* "" or "/api" (no trailing slash) */
     const char *health_path; /* absolute, e.g. "/health" */
     key_case payload_case;
@@ -122,7 +122,8 @@ const app_model *app_model_by_name(const app *a, const char *name);
 const app_field *app_field_by_json(const app_model *m, const char *key, size_t n);
 const app_field *app_field_by_name(const app_model *m, const char *name);
 
-/* Type names as written in app files ("string", "ref_list", ...). */
+/* Type names as written in app files ("string", "ref_list", ...); NULL for
+ * a value outside the enum. */
 const char *app_type_name(field_type t);
 bool app_type_from_name(const char *name, field_type *out);
 

@@ -14,14 +14,18 @@
 #include "limits.h"
 #include "util/mem.h"
 
-/* Embeddable; all fields private. */
+/* Embeddable; all fields private. Level d (0-based) is the d+1'th open
+ * container. */
 typedef struct jw {
     buf *out;
-    int depth;
-    bool err;
-    bool after_key;
+    int depth;       /* open containers */
+    bool err;        /* sticky: ceiling hit or unbalanced calls */
+    bool after_key;  /* a key was written; its value comes next */
+    bool done;       /* a whole top-level value was written */
+    uint64_t in_obj; /* bit d: level d is an object (else an array) */
     bool need_comma[RD_JW_MAX_DEPTH];
 } jw;
+_Static_assert(RD_JW_MAX_DEPTH <= 64, "jw.in_obj holds one bit per level");
 
 void jw_init(jw *w, buf *out);
 void jw_obj_begin(jw *w);
@@ -37,10 +41,11 @@ void jw_strz(jw *w, const char *s);
 void jw_null(jw *w);
 void jw_bool(jw *w, bool v);
 void jw_int(jw *w, int64_t v);
-void jw_num(jw *w, double v); /* shortest form that round-trips */
+void jw_num(jw *w, double v); /* a short form that reads back exactly; NaN/inf as null */
 /* Already-encoded JSON text (trusted: e.g. a json column restd wrote). */
 void jw_raw(jw *w, const char *json, size_t n);
-/* True when the document so far is well-formed and fit in the buffer. */
+/* True when the document so far is well-formed and fit in the buffer.
+ * A document holds one top-level value; a second one is an error. */
 bool jw_ok(const jw *w);
 
 #endif

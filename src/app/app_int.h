@@ -1,0 +1,134 @@
+/*
+ * Shared inside app/ only: the loader's context, its diagnostics and the
+ * YAML reading helpers (yaml_walk.c) that model.c and app.c build on.
+ *
+ * Loading runs in three steps. yaml_walk.c reads DIR/app.yaml (bounded by
+ * RD_MAX_APP_FILE), checks the raw event stream (one document, nesting at
+ * most RD_MAX_YAML_DEPTH, no anchors, aliases or tags) and only then builds
+ * libyaml's document, so every node has a mark. app.c reads the `app:`
+ * section and model.c the `models:` section into the arena. Every problem
+ * is recorded with its line and column and loading goes on, so one run
+ * reports them all; the messages are sorted by position at the end.
+ */
+#ifndef RESTD_APP_INT_H
+#define RESTD_APP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yaml.h>
+
+#include "app/app.h"
+#include "util/mem.h"
+
+/* Most problems reported for one file. A file full of mistakes still shows
+ * enough to work through, and a hostile one cannot build a huge message. */
+#define APP_MAX_DIAGS 100
+
+/* Longest pattern source. A validation pattern is one line of an app file;
+ * the cap also bounds the work of the complexity estimate below. */
+#define APP_MAX_PATTERN 1024
+
+/* glibc's regcomp unrolls bounded repetitions, so `a{1,32767}` takes half a
+ * minute and nested bounds multiply. A pattern whose estimated unrolled size
+ * passes this budget is rejected before regcomp sees it. */
+#define APP_MAX_PATTERN_COST 20000
+
+/* Longest base_path or health_path. */
+#define APP_MAX_URL_PATH 255
+
+typedef struct app__diag {
+    size_t line, col; /* 1-based */
+    size_t seq;       /* order of report, to keep the sort stable */
+    const char *msg;
+} app__diag;
+
+typedef struct app__ctx {
+    const char *path;     /* DIR/app.yaml as given, for messages */
+    arena *a;             /* the model's arena (becomes app->priv) */
+    arena *tmp;           /* scratch, freed when loading ends */
+    yaml_document_t doc;  /* valid when have_doc */
+    bool have_doc;
+    app__diag *diags;     /* APP_MAX_DIAGS entries, in tmp */
+    size_t n_diags;
+    size_t n_dropped;     /* problems past APP_MAX_DIAGS */
+} app__ctx;
+
+/* One key an app-file mapping accepts. `types` and `need` are used by the
+ * field table only: bit (1u << field_type) set in `types` when the key is
+ * allowed for that type (0 means any), in `need` when it is required. */
+typedef struct app__key {
+    const char *name;
+    bool required;
+    unsigned types;
+    unsigned need;
+} app__key;
+
+/* A key and its value as found in a mapping; both NULL when absent. */
+typedef struct app__kv {
+    yaml_node_t *key, *val;
+} app__kv;
+
+void app__ctx_init(app__ctx *c, const char *path, arena *model_arena);
+/* Frees the document and the scratch arena (not the model arena). */
+void app__ctx_fini(app__ctx *c);
+
+/* Record a problem at a node's start (or at line/col, 1-based). */
+void app__err(app__ctx *c, const yaml_node_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void app__err_at(app__ctx *c, size_t line, size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Every problem recorded, sorted by position, one "PATH:LINE:COL: msg" a
+ * line; a heap string the caller frees. NULL when there were none. */
+char *app__report(app__ctx *c);
+
+/* Read c->path and build c->doc. False (with problems recorded) when the
+ * file cannot be read, is too large, is not well-formed YAML, or uses
+ * anchors, aliases, tags, several documents or too deep nesting. */
+bool app__parse(app__ctx *c);
+
+/* 1-based line of a node, for messages and the model's `line` fields. */
+unsigned app__line(const yaml_node_t *n);
+yaml_node_t *app__node(app__ctx *c, int index);
+/* A user's text made safe for a one-line message: control characters
+ * escaped, cut to a readable length. In the scratch arena. */
+const char *app__q(app__ctx *c, const char *s);
+
+/* True when n has the kind wanted; otherwise records "WHAT must be a
+ * mapping, not a list" and returns false. */
+bool app__want(app__ctx *c, const yaml_node_t *n, yaml_node_type_t kind, const char *what);
+
+/* Match the pairs of mapping `map` against keys[0..n): out[i] is the pair
+ * for keys[i]. Reports unknown keys, duplicate keys (the first one wins),
+ * non-scalar keys and missing required keys (at `owner`, or at the
+ * mapping when owner is NULL). False only when map is not a mapping. */
+bool app__map(app__ctx *c, yaml_node_t *map, const yaml_node_t *owner, const char *what,
+              const app__key *keys, size_t n, app__kv *out);
+
+/* The text of a mapping key, which must be a non-empty scalar. */
+const char *app__key_text(app__ctx *c, const yaml_node_t *k, const char *what);
+
+/* Scalar readers. Each records "WHAT ..." and returns false/NULL when the
+ * node is not a scalar of the right form. A plain empty, `~` or `null`
+ * scalar is never a value. Quoting does not change a scalar's meaning. */
+const char *app__str(app__ctx *c, const yaml_node_t *n, const char *what);
+bool app__bool(app__ctx *c, const yaml_node_t *n, const char *what, bool *out);
+bool app__int(app__ctx *c, const yaml_node_t *n, const char *what, int64_t lo, int64_t hi,
+              int64_t *out);
+bool app__num(app__ctx *c, const yaml_node_t *n, const char *what, double *out);
+bool app__is_null(const yaml_node_t *n);
+
+/* Pure parsers behind app__int and app__num (also used for defaults):
+ * decimal only, the whole string, no overflow, finite. */
+bool app__parse_int(const char *s, int64_t *out);
+bool app__parse_num(const char *s, double *out);
+
+/* True for [a-z][a-z0-9_]* of at most RD_MAX_NAME bytes. */
+bool app__name_ok(const char *s);
+
+/* model.c: read the `models:` mapping into a->models. */
+void app__load_models(app__ctx *c, app *a, yaml_node_t *models);
+/* model.c: release what the arena cannot (compiled patterns). */
+void app__free_patterns(const app *a);
+
+#endif

@@ -1,0 +1,737 @@
+/*
+ * The `models:` section of an app file: models, their fields and indexes.
+ *
+ * Every model is read in file order into the app's arena. A problem is
+ * reported and reading goes on with the next key, so one run shows them all;
+ * a field with a problem is still kept (with what could be read) so that the
+ * indexes and references naming it do not report again. References to models
+ * and field defaults are checked once every model has been read, because a
+ * field may name a model defined further down the file.
+ *
+ * What each field key means, and for which types it is allowed, is the
+ * field_keys table below; docs/app-format.md describes the same rules.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app_int.h"
+#include "app/types.h"
+#include "limits.h"
+
+#define T(ft) (1u << (ft))
+#define T_EVERY (T(FT__COUNT) - 1u)
+_Static_assert(FT__COUNT < 32, "type masks are unsigned bit sets");
+
+enum { MK_ROUTE, MK_FIELDS, MK_INDEXES, MK__COUNT };
+static const app__key model_keys[] = {
+    [MK_ROUTE] = {"route"},
+    [MK_FIELDS] = {"fields", .required = true},
+    [MK_INDEXES] = {"indexes"},
+};
+_Static_assert(sizeof model_keys / sizeof model_keys[0] == MK__COUNT, "one row per model key");
+
+enum {
+    FK_TYPE,
+    FK_REQUIRED,
+    FK_UNIQUE,
+    FK_READ_ONLY,
+    FK_MAX_LENGTH,
+    FK_MIN,
+    FK_MAX,
+    FK_PATTERN,
+    FK_VALUES,
+    FK_MODEL,
+    FK_DEFAULT,
+    FK_JSON_NAME,
+    FK__COUNT
+};
+static const app__key field_keys[] = {
+    [FK_TYPE] = {"type", .required = true},
+    [FK_REQUIRED] = {"required"},
+    [FK_UNIQUE] = {"unique", .types = T_EVERY & ~(T(FT_JSON) | T(FT_REF_LIST))},
+    [FK_READ_ONLY] = {"read_only"},
+    [FK_MAX_LENGTH] = {"max_length", .types = T(FT_STRING) | T(FT_TEXT)},
+    [FK_MIN] = {"min", .types = T(FT_INTEGER) | T(FT_NUMBER)},
+    [FK_MAX] = {"max", .types = T(FT_INTEGER) | T(FT_NUMBER)},
+    [FK_PATTERN] = {"pattern", .types = T(FT_STRING) | T(FT_TEXT)},
+    [FK_VALUES] = {"values", .types = T(FT_ENUM), .need = T(FT_ENUM)},
+    [FK_MODEL] = {"model", .types = T(FT_REF) | T(FT_REF_LIST), .need = T(FT_REF) | T(FT_REF_LIST)},
+    [FK_DEFAULT] = {"default", .types = T_EVERY & ~T(FT_REF_LIST)},
+    [FK_JSON_NAME] = {"json_name"},
+};
+_Static_assert(sizeof field_keys / sizeof field_keys[0] == FK__COUNT, "one row per field key");
+
+enum { IK_FIELDS, IK_UNIQUE, IK__COUNT };
+static const app__key index_keys[] = {
+    [IK_FIELDS] = {"fields", .required = true},
+    [IK_UNIQUE] = {"unique"},
+};
+_Static_assert(sizeof index_keys / sizeof index_keys[0] == IK__COUNT, "one row per index key");
+
+/* Columns every table has; a field may not take their names or keys. */
+static const char *const reserved_fields[] = {"id", "created_at", "updated_at"};
+
+/* What the loader keeps about a field while the file is read (scratch). */
+typedef struct fside {
+    yaml_node_t *key;   /* the field's name in the file */
+    yaml_node_t *def;   /* `default:` value, checked after references resolve */
+    yaml_node_t *model; /* `model:` value, for a dangling reference */
+    bool typed;         /* `type:` was read; f->type is meaningful */
+} fside;
+
+typedef struct mside {
+    yaml_node_t *key;   /* the model's name in the file */
+    yaml_node_t *route; /* `route:` value, or NULL for the default */
+    app_field *rw;      /* the model's fields, writable while loading */
+    fside *fields;
+} mside;
+
+/* ---- names ---------------------------------------------------------------- */
+
+static bool route_ok(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+        return false;
+    size_t i = 1;
+    for (; s[i]; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+              s[i] == '.' || s[i] == '-'))
+            return false;
+    return i <= RD_MAX_NAME;
+}
+
+/* An explicit payload key: [A-Za-z_][A-Za-z0-9_.-]*, usable in a query string. */
+static bool json_name_ok(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+        return false;
+    size_t i = 1;
+    for (; s[i]; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+            return false;
+    return i <= RD_MAX_NAME;
+}
+
+static const char *converted(app__ctx *c, const char *snake, key_case kc)
+{
+    char out[RD_MAX_NAME * 2 + 2];
+    if (!app_convert_case(snake, kc, out, sizeof out))
+        return arena_strdup(c->a, snake); /* not reached: names are short */
+    return arena_strdup(c->a, out);
+}
+
+/* ---- patterns ------------------------------------------------------------- */
+
+/* Estimated size of an ERE once its repetitions are unrolled (see
+ * APP_MAX_PATTERN_COST): an atom counts 1, `{m,n}` multiplies what it
+ * follows by its larger bound plus one, `+` doubles it. Returns a value
+ * past the budget as soon as one is reached. *backref is set when the
+ * pattern uses \1..\9, which makes matching exponential. */
+static uint64_t pattern_cost(const char *s, bool *backref)
+{
+    enum { DEPTH = 64 };
+    const uint64_t over = APP_MAX_PATTERN_COST + 1;
+    uint64_t sum[DEPTH + 1] = {0}, last = 0;
+    int d = 0;
+    *backref = false;
+    for (const char *p = s; *p;) {
+        uint64_t atom = 1;
+        if (*p == '(') {
+            if (d == DEPTH)
+                return over;
+            sum[++d] = 0;
+            last = 0;
+            p++;
+            continue;
+        } else if (*p == ')' && d > 0) {
+            atom = sum[d--];
+            p++;
+        } else if (*p == '|' || *p == '*' || *p == '?' || *p == '^' || *p == '$') {
+            if (*p == '|')
+                last = 0;
+            p++;
+            continue;
+        } else if (*p == '+') {
+            sum[d] += last;
+            last *= 2;
+            p++;
+            continue;
+        } else if (*p == '{' && p[1] >= '0' && p[1] <= '9') {
+            uint64_t bound = 0;
+            for (p++; (*p >= '0' && *p <= '9') || *p == ','; p++)
+                if (*p == ',')
+                    bound = 0;
+                else if (bound <= over)
+                    bound = bound * 10 + (uint64_t)(*p - '0');
+            p += *p == '}';
+            uint64_t grown = last * (bound + 1);
+            if (bound > over || grown > over)
+                return over;
+            sum[d] = sum[d] - last + grown;
+            last = grown;
+            if (sum[d] > over)
+                return over;
+            continue;
+        } else if (*p == '\\') {
+            *backref |= p[1] >= '1' && p[1] <= '9';
+            p += p[1] ? 2 : 1;
+        } else if (*p == '[') {
+            p++;
+            p += *p == '^';
+            p += *p == ']';
+            while (*p && *p != ']') {
+                if (p[0] == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+                    const char *e = strchr(p + 2, ']');
+                    p = e ? e : p + 1;
+                }
+                p++;
+            }
+            p += *p == ']';
+        } else {
+            p++;
+        }
+        sum[d] += atom;
+        last = atom;
+        if (sum[d] > over)
+            return over;
+    }
+    uint64_t total = 0;
+    for (int i = 0; i <= d; i++)
+        total += sum[i];
+    return total;
+}
+
+static void compile_pattern(app__ctx *c, app_field *f, const yaml_node_t *n, const char *s)
+{
+    bool backref;
+    if (strlen(s) > APP_MAX_PATTERN) {
+        app__err(c, n, "pattern: longer than %d bytes", APP_MAX_PATTERN);
+    } else if (pattern_cost(s, &backref) > APP_MAX_PATTERN_COST) {
+        app__err(c, n, "pattern: too complex (its repetition counts unroll past %d steps)",
+                 APP_MAX_PATTERN_COST);
+    } else if (backref) {
+        app__err(c, n, "pattern: back-references (\\1 ... \\9) are not allowed");
+    } else {
+        regex_t *re = arena_alloc(c->a, sizeof *re);
+        int rc = regcomp(re, s, REG_EXTENDED | REG_NOSUB);
+        if (rc != 0) {
+            char msg[160];
+            regerror(rc, re, msg, sizeof msg);
+            app__err(c, n, "pattern: not a valid POSIX extended regular expression: %s", msg);
+            return;
+        }
+        f->re = re; /* regfree'd by app__free_patterns */
+        f->pattern = arena_strdup(c->a, s);
+    }
+}
+
+void app__free_patterns(const app *a)
+{
+    for (size_t i = 0; i < a->n_models; i++)
+        for (size_t k = 0; k < a->models[i].n_fields; k++)
+            if (a->models[i].fields[k].re)
+                regfree(a->models[i].fields[k].re);
+}
+
+/* ---- fields --------------------------------------------------------------- */
+
+static void load_enum(app__ctx *c, app_field *f, yaml_node_t *n)
+{
+    if (!app__want(c, n, YAML_SEQUENCE_NODE, "values"))
+        return;
+    size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count == 0) {
+        app__err(c, n, "values: at least one value is needed");
+        return;
+    }
+    if (count > RD_MAX_ENUM_VALUES) {
+        app__err(c, n, "values: too many (%zu; at most %d)", count, RD_MAX_ENUM_VALUES);
+        return;
+    }
+    const char **vals = arena_alloc(c->a, count * sizeof *vals);
+    size_t k = 0;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        yaml_node_t *v = app__node(c, *it);
+        const char *s = app__str(c, v, "each of values");
+        if (!s)
+            continue;
+        if (!*s) {
+            app__err(c, v, "values: the empty string cannot be a value");
+            continue;
+        }
+        size_t j = 0;
+        while (j < k && strcmp(vals[j], s) != 0)
+            j++;
+        if (j < k) {
+            app__err(c, v, "values: '%s' is listed twice", app__q(c, s));
+            continue;
+        }
+        vals[k++] = arena_strdup(c->a, s);
+    }
+    f->enum_values = vals;
+    f->n_enum = k;
+}
+
+static void read_flag(app__ctx *c, const app__kv *kv, const char *name, bool *out)
+{
+    if (kv->val)
+        app__bool(c, kv->val, name, out);
+}
+
+/* The per-key checks of one field; the mapping has been matched already. */
+static void field_attrs(app__ctx *c, const app *a, app_field *f, fside *fs, app__kv *fk)
+{
+    read_flag(c, &fk[FK_REQUIRED], "required", &f->required);
+    read_flag(c, &fk[FK_UNIQUE], "unique", &f->unique);
+    read_flag(c, &fk[FK_READ_ONLY], "read_only", &f->read_only);
+    if (fk[FK_MAX_LENGTH].val)
+        app__int(c, fk[FK_MAX_LENGTH].val, "max_length", 1, INT64_MAX, &f->max_length);
+    else if (fs->typed && f->type == FT_STRING)
+        f->max_length = 255;
+    if (fk[FK_MIN].val)
+        f->has_min = app__num(c, fk[FK_MIN].val, "min", &f->min);
+    if (fk[FK_MAX].val)
+        f->has_max = app__num(c, fk[FK_MAX].val, "max", &f->max);
+    if (f->has_min && f->has_max && f->min > f->max)
+        app__err(c, fk[FK_MAX].key, "min (%g) is greater than max (%g)", f->min, f->max);
+    const char *s;
+    if (fk[FK_PATTERN].val && (s = app__str(c, fk[FK_PATTERN].val, "pattern")))
+        compile_pattern(c, f, fk[FK_PATTERN].val, s);
+    if (fk[FK_VALUES].val)
+        load_enum(c, f, fk[FK_VALUES].val);
+    if (fk[FK_MODEL].val && (s = app__str(c, fk[FK_MODEL].val, "model"))) {
+        f->ref_name = arena_strdup(c->a, s);
+        fs->model = fk[FK_MODEL].val;
+    }
+    fs->def = fk[FK_DEFAULT].val;
+    if (fk[FK_JSON_NAME].val && (s = app__str(c, fk[FK_JSON_NAME].val, "json_name"))) {
+        if (json_name_ok(s))
+            f->json_name = arena_strdup(c->a, s);
+        else
+            app__err(c, fk[FK_JSON_NAME].val,
+                     "json_name: '%s' must match [A-Za-z_][A-Za-z0-9_.-]* (at most %d characters)",
+                     app__q(c, s), RD_MAX_NAME);
+    }
+    if (f->required && f->read_only && !fk[FK_DEFAULT].key)
+        app__err(c, fs->key,
+                 "field '%s': required and read_only together need a default (a client cannot "
+                 "send the value)",
+                 f->name);
+    /* Derived names. An explicit json_name is the error key too when both
+     * use the same case; otherwise the error key follows error_keys. */
+    bool explicit = f->json_name != NULL;
+    if (!explicit)
+        f->json_name = converted(c, f->name, a->payload_case);
+    f->error_name = explicit && a->error_case == a->payload_case
+                        ? f->json_name
+                        : converted(c, f->name, a->error_case);
+}
+
+static void load_field(app__ctx *c, const app *a, const app_model *m, app_field *f, fside *fs,
+                       yaml_node_t *k, yaml_node_t *v)
+{
+    f->line = app__line(k);
+    fs->key = k;
+    const char *what = arena_printf(c->tmp, "field '%s.%s'", m->name, f->name);
+    app__kv fk[FK__COUNT];
+    if (!app__map(c, v, k, what, field_keys, FK__COUNT, fk))
+        return;
+    const char *s;
+    if (fk[FK_TYPE].val && (s = app__str(c, fk[FK_TYPE].val, "type"))) {
+        fs->typed = app_type_from_name(s, &f->type);
+        if (!fs->typed) {
+            buf names;
+            buf_init(&names, c->tmp, 1024);
+            for (int t = 0; t < FT__COUNT; t++)
+                buf_printf(&names, "%s%s", t ? ", " : "", app_type_name((field_type)t));
+            app__err(c, fk[FK_TYPE].val, "type: unknown type '%s' (known types: %s)", app__q(c, s),
+                     buf_cstr(&names));
+        }
+    }
+    if (fs->typed) {
+        const char *tn = app_type_name(f->type);
+        for (size_t i = 0; i < FK__COUNT; i++) {
+            if (fk[i].key && field_keys[i].types && !(field_keys[i].types & T(f->type))) {
+                app__err(c, fk[i].key, "%s is not allowed for type %s", field_keys[i].name, tn);
+                fk[i] = (app__kv){NULL, NULL}; /* ignore it from here on */
+            }
+            if (!fk[i].key && (field_keys[i].need & T(f->type)))
+                app__err(c, k, "%s: type %s needs '%s'", what, tn, field_keys[i].name);
+        }
+        if (f->type == FT_REF_LIST)
+            f->link_table = arena_printf(c->a, "%s__%s", m->name, f->name);
+    }
+    field_attrs(c, a, f, fs, fk);
+}
+
+/* Payload keys (or error keys) must be unique within a model, and must not
+ * take the key of a column every table has. */
+static void check_keys(app__ctx *c, const app_model *m, const fside *fs, key_case kc, bool errors)
+{
+    const char *kind = errors ? "error key" : "payload key";
+    for (size_t i = 0; i < m->n_fields; i++) {
+        const app_field *f = &m->fields[i];
+        const char *key = errors ? f->error_name : f->json_name;
+        if (!key)
+            continue;
+        bool clash = false;
+        for (size_t r = 0; r < sizeof reserved_fields / sizeof reserved_fields[0]; r++)
+            clash |= strcmp(f->name, reserved_fields[r]) == 0; /* reported already */
+        for (size_t r = 0; r < sizeof reserved_fields / sizeof reserved_fields[0] && !clash; r++) {
+            char rk[RD_MAX_NAME + 1];
+            if (app_convert_case(reserved_fields[r], kc, rk, sizeof rk) && strcmp(rk, key) == 0) {
+                app__err(c, fs[i].key, "field '%s': %s '%s' is taken by the built-in '%s'",
+                         f->name, kind, app__q(c, key), reserved_fields[r]);
+                clash = true;
+            }
+        }
+        for (size_t j = 0; j < i && !clash; j++) {
+            const app_field *g = &m->fields[j];
+            const char *other = errors ? g->error_name : g->json_name;
+            if (other && strcmp(other, key) == 0) {
+                app__err(c, fs[i].key, "field '%s': %s '%s' is already used by field '%s' (line %u)",
+                         f->name, kind, app__q(c, key), g->name, g->line);
+                clash = true;
+            }
+        }
+    }
+}
+
+static void load_fields(app__ctx *c, const app *a, app_model *m, mside *ms, yaml_node_t *n)
+{
+    const char *what = arena_printf(c->tmp, "fields of model '%s'", m->name);
+    if (!app__want(c, n, YAML_MAPPING_NODE, what))
+        return;
+    size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    if (count == 0) {
+        app__err(c, n, "model '%s' needs at least one field", m->name);
+        return;
+    }
+    if (count > RD_MAX_FIELDS) {
+        app__err(c, n, "model '%s' has too many fields (%zu; at most %d)", m->name, count,
+                 RD_MAX_FIELDS);
+        return;
+    }
+    app_field *fields = arena_zalloc(c->a, count * sizeof *fields);
+    ms->fields = arena_zalloc(c->tmp, count * sizeof *ms->fields);
+    ms->rw = fields;
+    m->fields = fields;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = app__node(c, p->key);
+        const char *name = app__key_text(c, k, what);
+        if (!name)
+            continue;
+        if (!app__name_ok(name)) {
+            app__err(c, k, "field name '%s' must match [a-z][a-z0-9_]* (at most %d characters)",
+                     app__q(c, name), RD_MAX_NAME);
+            name = app__q(c, name); /* later messages quote it as is */
+        }
+        for (size_t r = 0; r < sizeof reserved_fields / sizeof reserved_fields[0]; r++)
+            if (strcmp(name, reserved_fields[r]) == 0)
+                app__err(c, k, "field name '%s' is reserved (every model has it)", name);
+        const app_field *prev = app_field_by_name(m, name);
+        if (prev) {
+            app__err(c, k, "duplicate field '%s' in model '%s' (first at line %u)", app__q(c, name),
+                     m->name, prev->line);
+            continue;
+        }
+        app_field *f = &fields[m->n_fields];
+        f->name = arena_strdup(c->a, name);
+        m->n_fields++;
+        load_field(c, a, m, f, &ms->fields[m->n_fields - 1], k, app__node(c, p->value));
+    }
+    check_keys(c, m, ms->fields, a->payload_case, false);
+    if (a->error_case != a->payload_case)
+        check_keys(c, m, ms->fields, a->error_case, true);
+}
+
+/* ---- indexes -------------------------------------------------------------- */
+
+/* The store makes one index per unique field (ux_<model>__<field>) and per
+ * reference (ix_<model>__<field>); a declared index may take such a name
+ * only when it is the very same index. */
+static const app_field *auto_index_owner(const app_model *m, const mside *ms, const char *name)
+{
+    char want[2 * RD_MAX_NAME + 8];
+    for (size_t i = 0; i < m->n_fields; i++) {
+        const app_field *f = &m->fields[i];
+        bool is_ref = ms->fields[i].typed && f->type == FT_REF;
+        if (!f->unique && !is_ref)
+            continue;
+        snprintf(want, sizeof want, "%s_%s__%s", f->unique ? "ux" : "ix", m->name, f->name);
+        if (strcmp(want, name) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+static bool load_index(app__ctx *c, app_model *m, const mside *ms, app_index *ix, yaml_node_t *n,
+                       const char *what)
+{
+    app__kv ik[IK__COUNT];
+    if (!app__map(c, n, NULL, what, index_keys, IK__COUNT, ik) || !ik[IK_FIELDS].val)
+        return false;
+    ix->line = app__line(n);
+    if (ik[IK_UNIQUE].val)
+        app__bool(c, ik[IK_UNIQUE].val, "unique", &ix->unique);
+    yaml_node_t *fl = ik[IK_FIELDS].val;
+    if (!app__want(c, fl, YAML_SEQUENCE_NODE, "fields of an index") || m->n_fields == 0)
+        return false; /* a model without fields has had its problem reported */
+    size_t count = (size_t)(fl->data.sequence.items.top - fl->data.sequence.items.start);
+    if (count == 0 || count > RD_MAX_FIELDS) {
+        app__err(c, fl, "fields: an index needs at least one field and at most %d", RD_MAX_FIELDS);
+        return false;
+    }
+    const app_field **fields = arena_alloc(c->a, count * sizeof *fields);
+    size_t k = 0;
+    bool ok = true;
+    for (yaml_node_item_t *it = fl->data.sequence.items.start; it < fl->data.sequence.items.top; it++) {
+        yaml_node_t *v = app__node(c, *it);
+        const char *s = app__str(c, v, "each of fields");
+        const app_field *f = s ? app_field_by_name(m, s) : NULL;
+        if (!f) {
+            if (s)
+                app__err(c, v, "fields: model '%s' has no field '%s'", m->name, app__q(c, s));
+            ok = false;
+            continue;
+        }
+        if (ms->fields[f - m->fields].typed && f->type == FT_REF_LIST) {
+            app__err(c, v, "fields: '%s' is a ref_list (kept in a link table) and cannot be indexed",
+                     f->name);
+            ok = false;
+        }
+        for (size_t j = 0; j < k; j++)
+            if (fields[j] == f) {
+                app__err(c, v, "fields: '%s' is listed twice", f->name);
+                ok = false;
+            }
+        fields[k++] = f;
+    }
+    if (!ok)
+        return false;
+    buf name;
+    buf_init(&name, c->tmp, 4 * RD_MAX_NAME * (RD_MAX_FIELDS + 1));
+    buf_printf(&name, "%s_%s__", ix->unique ? "ux" : "ix", m->name);
+    for (size_t j = 0; j < k; j++)
+        buf_printf(&name, "%s%s", j ? "_" : "", fields[j]->name);
+    for (size_t j = 0; j < m->n_indexes; j++)
+        if (strcmp(m->indexes[j].name, buf_cstr(&name)) == 0) {
+            app__err(c, n, "index '%s' is declared twice (first at line %u)", buf_cstr(&name),
+                     m->indexes[j].line);
+            return false;
+        }
+    const app_field *owner = auto_index_owner(m, ms, buf_cstr(&name));
+    if (owner && !(k == 1 && fields[0] == owner)) {
+        app__err(c, n, "index name '%s' is taken by the automatic index of field '%s'",
+                 buf_cstr(&name), owner->name);
+        return false;
+    }
+    ix->name = arena_strdup(c->a, buf_cstr(&name));
+    ix->fields = fields;
+    ix->n_fields = k;
+    return true;
+}
+
+static void load_indexes(app__ctx *c, app_model *m, const mside *ms, yaml_node_t *n)
+{
+    const char *what = arena_printf(c->tmp, "indexes of model '%s'", m->name);
+    if (!app__want(c, n, YAML_SEQUENCE_NODE, what))
+        return;
+    size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count > RD_MAX_INDEXES) {
+        app__err(c, n, "model '%s' has too many indexes (%zu; at most %d)", m->name, count,
+                 RD_MAX_INDEXES);
+        return;
+    }
+    app_index *ixs = arena_zalloc(c->a, (count ? count : 1) * sizeof *ixs);
+    m->indexes = ixs;
+    size_t i = 0;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        const char *iwhat = arena_printf(c->tmp, "index %zu of model '%s'", ++i, m->name);
+        if (load_index(c, m, ms, &ixs[m->n_indexes], app__node(c, *it), iwhat))
+            m->n_indexes++;
+    }
+}
+
+/* ---- models --------------------------------------------------------------- */
+
+static void load_model(app__ctx *c, const app *a, app_model *m, mside *ms, yaml_node_t *v)
+{
+    const char *what = arena_printf(c->tmp, "model '%s'", m->name);
+    app__kv mk[MK__COUNT];
+    if (!app__map(c, v, ms->key, what, model_keys, MK__COUNT, mk))
+        return;
+    m->route = m->name;
+    const char *s;
+    if (mk[MK_ROUTE].val && (s = app__str(c, mk[MK_ROUTE].val, "route"))) {
+        ms->route = mk[MK_ROUTE].val;
+        if (route_ok(s))
+            m->route = arena_strdup(c->a, s);
+        else
+            app__err(c, ms->route, "route: '%s' must match [a-z0-9][a-z0-9_.-]* (at most %d "
+                                   "characters)",
+                     app__q(c, s), RD_MAX_NAME);
+    }
+    for (const app_model *o = a->models; o < m; o++)
+        if (strcmp(o->route, m->route) == 0)
+            app__err(c, ms->route ? ms->route : ms->key,
+                     "route '%s' of model '%s' is already the route of model '%s' (line %u)",
+                     m->route, m->name, o->name, o->line);
+    if (mk[MK_FIELDS].val)
+        load_fields(c, a, m, ms, mk[MK_FIELDS].val);
+    if (mk[MK_INDEXES].val)
+        load_indexes(c, m, ms, mk[MK_INDEXES].val);
+}
+
+/* ---- defaults ------------------------------------------------------------- */
+
+/* A default's YAML text as the JSON value a client would send. NULL with a
+ * message in why when the text is not of the field's type at all. */
+typedef json_t *(*default_reader)(const char *s, char *why, size_t cap);
+
+static json_t *default_integer(const char *s, char *why, size_t cap)
+{
+    int64_t v;
+    if (app__parse_int(s, &v))
+        return json_integer(v);
+    snprintf(why, cap, "must be an integer");
+    return NULL;
+}
+
+static json_t *default_number(const char *s, char *why, size_t cap)
+{
+    double v;
+    if (app__parse_num(s, &v))
+        return json_real(v);
+    snprintf(why, cap, "must be a finite decimal number");
+    return NULL;
+}
+
+static json_t *default_boolean(const char *s, char *why, size_t cap)
+{
+    if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
+        return json_boolean(s[0] == 't');
+    snprintf(why, cap, "must be true or false");
+    return NULL;
+}
+
+static json_t *default_json(const char *s, char *why, size_t cap)
+{
+    json_error_t e;
+    json_t *v = json_loads(s, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+    if (!v)
+        snprintf(why, cap, "not valid JSON text: %s", e.text);
+    return v;
+}
+
+static json_t *default_string(const char *s, char *why, size_t cap)
+{
+    json_t *v = json_string(s);
+    if (!v)
+        snprintf(why, cap, "must be UTF-8 text");
+    return v;
+}
+
+static const default_reader default_readers[FT__COUNT] = {
+    [FT_UUID] = default_string,       [FT_STRING] = default_string, [FT_TEXT] = default_string,
+    [FT_INTEGER] = default_integer,   [FT_NUMBER] = default_number, [FT_BOOLEAN] = default_boolean,
+    [FT_DATE] = default_string,       [FT_DATETIME] = default_string, [FT_JSON] = default_json,
+    [FT_ENUM] = default_string,       [FT_REF] = default_string,
+    [FT_REF_LIST] = NULL, /* no default: the key is not allowed */
+};
+
+static void check_default(app__ctx *c, app_field *f, const yaml_node_t *n)
+{
+    const type_desc *td = type_desc_of(f->type);
+    const char *s = app__str(c, n, "default");
+    if (!s || !default_readers[f->type] || !td->check)
+        return;
+    char why[200];
+    json_t *v = default_readers[f->type](s, why, sizeof why);
+    if (!v) {
+        app__err(c, n, "default: %s", why);
+        return;
+    }
+    sqlval sv;
+    const char *msg = td->check(f, v, DS_ISO8601, c->tmp, &sv);
+    if (msg) {
+        app__err(c, n, "default: %s", msg);
+    } else {
+        char *txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!txt) {
+            fputs("restd: out of memory (json_dumps)\n", stderr);
+            abort(); /* the one OOM policy: abort */
+        }
+        f->default_json = arena_strdup(c->a, txt);
+        free(txt);
+    }
+    json_decref(v);
+}
+
+/* ---- the section ---------------------------------------------------------- */
+
+void app__load_models(app__ctx *c, app *a, yaml_node_t *n)
+{
+    if (!app__want(c, n, YAML_MAPPING_NODE, "models"))
+        return;
+    size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    if (count == 0) {
+        app__err(c, n, "models: at least one model is needed");
+        return;
+    }
+    if (count > RD_MAX_MODELS) {
+        app__err(c, n, "too many models (%zu; at most %d)", count, RD_MAX_MODELS);
+        return;
+    }
+    app_model *models = arena_zalloc(c->a, count * sizeof *models);
+    mside *side = arena_zalloc(c->tmp, count * sizeof *side);
+    a->models = models;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = app__node(c, p->key);
+        const char *name = app__key_text(c, k, "models");
+        if (!name)
+            continue;
+        if (!app__name_ok(name)) {
+            app__err(c, k, "model name '%s' must match [a-z][a-z0-9_]* (at most %d characters)",
+                     app__q(c, name), RD_MAX_NAME);
+            name = app__q(c, name); /* later messages quote it as is */
+        } else if (strncmp(name, "sqlite_", 7) == 0 || strstr(name, "__"))
+            app__err(c, k, "model name '%s' is reserved (names starting with sqlite_ or holding "
+                           "'__' belong to the database and to link tables)",
+                     name);
+        const app_model *prev = app_model_by_name(a, name);
+        if (prev) {
+            app__err(c, k, "duplicate model '%s' (first at line %u)", app__q(c, name), prev->line);
+            continue;
+        }
+        app_model *m = &models[a->n_models];
+        mside *ms = &side[a->n_models];
+        m->name = arena_strdup(c->a, name);
+        m->route = m->name;
+        m->line = app__line(k);
+        ms->key = k;
+        a->n_models++;
+        load_model(c, a, m, ms, app__node(c, p->value));
+    }
+    /* Now that every model is known: references, then defaults (a ref
+     * default is checked against its resolved field). */
+    for (size_t i = 0; i < a->n_models; i++) {
+        for (size_t k = 0; k < models[i].n_fields; k++) {
+            app_field *f = &side[i].rw[k];
+            const fside *fs = &side[i].fields[k];
+            if (fs->model && !(f->ref = app_model_by_name(a, f->ref_name)))
+                app__err(c, fs->model, "model: there is no model '%s' in this file",
+                         app__q(c, f->ref_name));
+        }
+    }
+    for (size_t i = 0; i < a->n_models; i++) {
+        for (size_t k = 0; k < models[i].n_fields; k++) {
+            const fside *fs = &side[i].fields[k];
+            if (fs->def && fs->typed)
+                check_default(c, &side[i].rw[k], fs->def);
+        }
+    }
+}

@@ -1,0 +1,801 @@
+/*
+ * Unit tests for the app-file loader (src/app/app.c, model.c, yaml_walk.c).
+ *
+ * Each test writes an app.yaml into a private mkdtemp directory and loads
+ * it. Accepted files are checked attribute by attribute; rejected ones must
+ * name the exact line of every problem, as "PATH:LINE:COL: message". Run
+ * from the repository root (the demo app is loaded from apps/demo). Leaks
+ * are caught by LeakSanitizer in the sanitizer build.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "app/app.h"
+#include "limits.h"
+
+static char dir[64];
+static char path[128]; /* dir/app.yaml */
+
+static int group_setup(void **state)
+{
+    snprintf(dir, sizeof dir, "/tmp/test_app.XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof path, "%s/app.yaml", dir);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    unlink(path);
+    return rmdir(dir);
+}
+
+static void write_bytes(const char *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+static app *load_text(const char *text, char **errs)
+{
+    write_bytes(text, strlen(text));
+    return app_load(dir, errs);
+}
+
+/* The loaded app; fails the test (showing the report) when it is rejected. */
+static app *load_ok(const char *text)
+{
+    char *errs = (char *)"unset";
+    app *a = load_text(text, &errs);
+    if (!a)
+        print_error("unexpected rejection:\n%s", errs ? errs : "(no report)");
+    assert_non_null(a);
+    assert_null(errs);
+    return a;
+}
+
+/* The number of lines in a report. */
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* True when some line of errs is "PATH:LINE:...needle...". */
+static bool has_error(const char *errs, unsigned line, const char *needle)
+{
+    char prefix[160];
+    snprintf(prefix, sizeof prefix, "%s:%u:", path, line);
+    for (const char *l = errs; *l;) {
+        const char *end = strchr(l, '\n');
+        size_t n = end ? (size_t)(end - l) : strlen(l);
+        char one[2048];
+        snprintf(one, sizeof one, "%.*s", (int)n, l);
+        if (strncmp(one, prefix, strlen(prefix)) == 0 && strstr(one, needle))
+            return true;
+        l += n + (end != NULL);
+    }
+    return false;
+}
+
+/* Load text; it must be rejected with a problem at line containing needle.
+ * Returns the number of problems reported. */
+static int expect_error(const char *text, unsigned line, const char *needle)
+{
+    char *errs = NULL;
+    app *a = load_text(text, &errs);
+    if (a)
+        app_free(a);
+    assert_null(a);
+    assert_non_null(errs);
+    if (!has_error(errs, line, needle))
+        print_error("wanted line %u with \"%s\", got:\n%s", line, needle, errs);
+    assert_true(has_error(errs, line, needle));
+    int n = count_lines(errs);
+    free(errs);
+    return n;
+}
+
+/* Lines 1-4 of most fixtures; the first field is on line 5. */
+#define HEAD "app: {name: t}\nmodels:\n  m:\n    fields:\n"
+
+/* ---- accepted files -------------------------------------------------- */
+
+static const char full_example[] =
+    "app:\n"                                                                  /* 1 */
+    "  name: demo\n"                                                          /* 2 */
+    "  title: Demo API\n"                                                     /* 3 */
+    "  version: \"1.0\"\n"                                                    /* 4 */
+    "  base_path: /api\n"                                                     /* 5 */
+    "  health_path: /healthz\n"                                               /* 6 */
+    "  limits:\n"                                                             /* 7 */
+    "    max_body_bytes: 2048\n"                                              /* 8 */
+    "  conventions:\n"                                                        /* 9 */
+    "    payload_keys: camel\n"                                               /* 10 */
+    "    error_keys: snake\n"                                                 /* 11 */
+    "    dates: compact\n"                                                    /* 12 */
+    "    errors: zou\n"                                                       /* 13 */
+    "models:\n"                                                               /* 14 */
+    "  project:\n"                                                            /* 15 */
+    "    route: projects\n"                                                   /* 16 */
+    "    fields:\n"                                                           /* 17 */
+    "      name: {type: string, required: true, unique: true, max_length: 80}\n" /* 18 */
+    "      code: {type: string, pattern: \"^[A-Z]{2,8}$\"}\n"                 /* 19 */
+    "      budget: {type: number, min: 0}\n"                                  /* 20 */
+    "      status: {type: enum, values: [open, closed], default: open}\n"     /* 21 */
+    "      owner: {type: ref, model: person}\n"                               /* 22 */
+    "      members: {type: ref_list, model: person}\n"                        /* 23 */
+    "      starts_on: {type: date}\n"                                         /* 24 */
+    "      settings: {type: json, default: '{\"a\": [1, 2]}'}\n"              /* 25 */
+    "      archived: {type: boolean, default: false}\n"                       /* 26 */
+    "      external_ref: {type: string, json_name: ExternalRef, read_only: true}\n" /* 27 */
+    "      parent: {type: ref, model: project}\n"                             /* 28 */
+    "      priority: {type: integer, min: 1, max: 5, default: 3}\n"           /* 29 */
+    "      notes: {type: text}\n"                                             /* 30 */
+    "      ratio: {type: number, default: 0.5}\n"                             /* 31 */
+    "      key: {type: uuid, unique: true}\n"                                 /* 32 */
+    "      due_at: {type: datetime}\n"                                        /* 33 */
+    "    indexes:\n"                                                          /* 34 */
+    "      - fields: [status, starts_on]\n"                                   /* 35 */
+    "      - {fields: [code], unique: true}\n"                                /* 36 */
+    "  person:\n"                                                             /* 37 */
+    "    fields:\n"                                                           /* 38 */
+    "      full_name: {type: string, required: true}\n";                      /* 39 */
+
+static void test_full_example(void **state)
+{
+    app *a = load_ok(full_example);
+    assert_string_equal(a->name, "demo");
+    assert_string_equal(a->title, "Demo API");
+    assert_string_equal(a->version, "1.0");
+    assert_string_equal(a->base_path, "/api");
+    assert_string_equal(a->health_path, "/healthz");
+    assert_int_equal(a->max_body, 2048);
+    assert_int_equal(a->payload_case, KC_CAMEL);
+    assert_int_equal(a->error_case, KC_SNAKE);
+    assert_int_equal(a->dates, DS_COMPACT);
+    assert_int_equal(a->errors, ES_ZOU);
+    assert_int_equal(a->n_models, 2);
+
+    const app_model *p = &a->models[0], *person = &a->models[1];
+    assert_string_equal(p->name, "project");
+    assert_string_equal(p->route, "projects");
+    assert_int_equal(p->line, 15);
+    assert_string_equal(person->name, "person");
+    assert_string_equal(person->route, "person"); /* defaults to the name */
+    assert_int_equal(person->line, 37);
+    assert_int_equal(p->n_fields, 16);
+    assert_int_equal(person->n_fields, 1);
+
+    static const struct {
+        const char *name, *json, *err;
+        field_type type;
+        unsigned line;
+    } want[] = {
+        {"name", "name", "name", FT_STRING, 18},
+        {"code", "code", "code", FT_STRING, 19},
+        {"budget", "budget", "budget", FT_NUMBER, 20},
+        {"status", "status", "status", FT_ENUM, 21},
+        {"owner", "owner", "owner", FT_REF, 22},
+        {"members", "members", "members", FT_REF_LIST, 23},
+        {"starts_on", "startsOn", "starts_on", FT_DATE, 24},
+        {"settings", "settings", "settings", FT_JSON, 25},
+        {"archived", "archived", "archived", FT_BOOLEAN, 26},
+        {"external_ref", "ExternalRef", "external_ref", FT_STRING, 27},
+        {"parent", "parent", "parent", FT_REF, 28},
+        {"priority", "priority", "priority", FT_INTEGER, 29},
+        {"notes", "notes", "notes", FT_TEXT, 30},
+        {"ratio", "ratio", "ratio", FT_NUMBER, 31},
+        {"key", "key", "key", FT_UUID, 32},
+        {"due_at", "dueAt", "due_at", FT_DATETIME, 33},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const app_field *f = &p->fields[i];
+        assert_string_equal(f->name, want[i].name);
+        assert_string_equal(f->json_name, want[i].json);
+        assert_string_equal(f->error_name, want[i].err);
+        assert_int_equal(f->type, want[i].type);
+        assert_int_equal(f->line, want[i].line);
+        assert_ptr_equal(app_field_by_name(p, want[i].name), f);
+        assert_ptr_equal(app_field_by_json(p, want[i].json, strlen(want[i].json)), f);
+    }
+
+    const app_field *name = &p->fields[0];
+    assert_true(name->required && name->unique && !name->read_only);
+    assert_int_equal(name->max_length, 80);
+    assert_null(name->pattern);
+    assert_null(name->re);
+    assert_null(name->default_json);
+
+    const app_field *code = &p->fields[1];
+    assert_false(code->required || code->unique);
+    assert_int_equal(code->max_length, 255); /* string default */
+    assert_string_equal(code->pattern, "^[A-Z]{2,8}$");
+    assert_non_null(code->re);
+    assert_int_equal(regexec(code->re, "ABC", 0, NULL, 0), 0);
+    assert_int_not_equal(regexec(code->re, "abc", 0, NULL, 0), 0);
+
+    const app_field *budget = &p->fields[2];
+    assert_true(budget->has_min);
+    assert_false(budget->has_max);
+    assert_true(budget->min == 0.0);
+
+    const app_field *status = &p->fields[3];
+    assert_int_equal(status->n_enum, 2);
+    assert_string_equal(status->enum_values[0], "open");
+    assert_string_equal(status->enum_values[1], "closed");
+    assert_string_equal(status->default_json, "\"open\"");
+
+    const app_field *owner = &p->fields[4], *members = &p->fields[5], *parent = &p->fields[10];
+    assert_string_equal(owner->ref_name, "person");
+    assert_ptr_equal(owner->ref, person); /* forward reference */
+    assert_null(owner->link_table);
+    assert_ptr_equal(members->ref, person);
+    assert_string_equal(members->link_table, "project__members");
+    assert_ptr_equal(parent->ref, p); /* self reference */
+
+    assert_string_equal(p->fields[7].default_json, "{\"a\":[1,2]}");
+    assert_string_equal(p->fields[8].default_json, "false");
+
+    const app_field *ext = &p->fields[9];
+    assert_true(ext->read_only);
+    assert_false(ext->required);
+
+    const app_field *prio = &p->fields[11];
+    assert_true(prio->has_min && prio->has_max);
+    assert_true(prio->min == 1.0 && prio->max == 5.0);
+    assert_string_equal(prio->default_json, "3");
+
+    assert_int_equal(p->fields[12].max_length, 0); /* text: the type's default */
+    assert_string_equal(p->fields[13].default_json, "0.5");
+    assert_true(p->fields[14].unique);
+
+    assert_int_equal(p->n_indexes, 2);
+    assert_string_equal(p->indexes[0].name, "ix_project__status_starts_on");
+    assert_false(p->indexes[0].unique);
+    assert_int_equal(p->indexes[0].n_fields, 2);
+    assert_ptr_equal(p->indexes[0].fields[0], status);
+    assert_ptr_equal(p->indexes[0].fields[1], &p->fields[6]);
+    assert_int_equal(p->indexes[0].line, 35);
+    assert_string_equal(p->indexes[1].name, "ux_project__code");
+    assert_true(p->indexes[1].unique);
+    assert_int_equal(p->indexes[1].n_fields, 1);
+    assert_ptr_equal(p->indexes[1].fields[0], code);
+    assert_int_equal(p->indexes[1].line, 36);
+    assert_int_equal(person->n_indexes, 0);
+
+    /* Lookups take n bytes, not NUL-terminated strings. */
+    assert_ptr_equal(app_model_by_route(a, "projects/123", 8), p);
+    assert_ptr_equal(app_model_by_route(a, "person", 6), person);
+    assert_null(app_model_by_route(a, "project", 7));
+    assert_null(app_model_by_route(a, "projectsX", 9));
+    assert_ptr_equal(app_model_by_name(a, "person"), person);
+    assert_null(app_model_by_name(a, "persons"));
+    assert_ptr_equal(app_field_by_json(p, "startsOnX", 8), &p->fields[6]);
+    assert_null(app_field_by_json(p, "starts_on", 9));
+    assert_null(app_field_by_json(p, "startsO", 7));
+    assert_null(app_field_by_name(p, "nope"));
+    app_free(a);
+}
+
+static void test_defaults(void **state)
+{
+    app *a = load_ok("app:\n  name: x\nmodels:\n  thing:\n    fields:\n      label: {type: string}\n");
+    assert_string_equal(a->base_path, "");
+    assert_string_equal(a->health_path, "/health");
+    assert_string_equal(a->title, "");
+    assert_string_equal(a->version, "");
+    assert_int_equal(a->max_body, RD_DEFAULT_MAX_BODY);
+    assert_int_equal(a->payload_case, KC_SNAKE);
+    assert_int_equal(a->error_case, KC_SNAKE);
+    assert_int_equal(a->dates, DS_ISO8601);
+    assert_int_equal(a->errors, ES_PROBLEM);
+    const app_field *f = &a->models[0].fields[0];
+    assert_false(f->required || f->unique || f->read_only || f->has_min || f->has_max);
+    assert_int_equal(f->max_length, 255);
+    app_free(a);
+}
+
+/* Payload and error names in each case; error_keys follows payload_keys. */
+static void test_key_cases(void **state)
+{
+    app *a = load_ok("app:\n  name: x\n  conventions: {payload_keys: pascal}\nmodels:\n"
+                     "  thing:\n    fields:\n"
+                     "      starts_on: {type: date}\n"
+                     "      line2_total: {type: integer}\n"
+                     "      ext: {type: text, json_name: extId}\n");
+    assert_int_equal(a->error_case, KC_PASCAL);
+    const app_model *m = &a->models[0];
+    assert_string_equal(m->fields[0].json_name, "StartsOn");
+    assert_string_equal(m->fields[0].error_name, "StartsOn");
+    assert_string_equal(m->fields[1].json_name, "Line2Total");
+    assert_string_equal(m->fields[2].json_name, "extId");
+    assert_string_equal(m->fields[2].error_name, "extId"); /* same case: the explicit name */
+    app_free(a);
+
+    a = load_ok("app:\n  name: x\n  conventions: {payload_keys: snake, error_keys: camel}\n"
+                "models:\n  thing:\n    fields:\n"
+                "      starts_on: {type: date}\n"
+                "      ext: {type: text, json_name: ExtId}\n");
+    m = &a->models[0];
+    assert_string_equal(m->fields[0].json_name, "starts_on");
+    assert_string_equal(m->fields[0].error_name, "startsOn");
+    assert_string_equal(m->fields[1].json_name, "ExtId");
+    assert_string_equal(m->fields[1].error_name, "ext"); /* other case: converted */
+    app_free(a);
+}
+
+static void test_demo_app(void **state)
+{
+    char *errs = NULL;
+    app *a = app_load("apps/demo", &errs);
+    if (!a)
+        print_error("%s", errs);
+    assert_non_null(a);
+    assert_string_equal(a->name, "demo");
+    assert_string_equal(a->base_path, "/api");
+    assert_string_equal(a->health_path, "/health");
+    assert_int_equal(a->payload_case, KC_SNAKE);
+    assert_int_equal(a->dates, DS_ISO8601);
+    assert_int_equal(a->errors, ES_PROBLEM);
+    const app_model *person = app_model_by_name(a, "person");
+    const app_model *project = app_model_by_route(a, "projects", 8);
+    const app_model *task = app_model_by_route(a, "tasks", 5);
+    assert_non_null(person);
+    assert_non_null(project);
+    assert_non_null(task);
+    assert_string_equal(person->route, "persons");
+    const app_field *email = app_field_by_name(person, "email");
+    assert_true(email->required && email->unique);
+    assert_int_equal(email->max_length, 254);
+    assert_int_equal(regexec(email->re, "ada@example.org", 0, NULL, 0), 0);
+    assert_int_not_equal(regexec(email->re, "not an email", 0, NULL, 0), 0);
+    assert_string_equal(app_field_by_name(person, "role")->default_json, "\"user\"");
+    assert_string_equal(app_field_by_name(project, "priority")->default_json, "3");
+    assert_ptr_equal(app_field_by_name(project, "members")->ref, person);
+    assert_ptr_equal(app_field_by_name(task, "project")->ref, project);
+    assert_string_equal(task->indexes[0].name, "ix_task__project_done");
+    app_free(a);
+}
+
+static void test_type_names(void **state)
+{
+    for (int t = 0; t < FT__COUNT; t++) {
+        const char *n = app_type_name((field_type)t);
+        assert_non_null(n);
+        field_type back;
+        assert_true(app_type_from_name(n, &back));
+        assert_int_equal(back, t);
+    }
+    assert_string_equal(app_type_name(FT_REF_LIST), "ref_list");
+    assert_null(app_type_name(FT__COUNT));
+    field_type t;
+    assert_false(app_type_from_name("strin", &t));
+    assert_false(app_type_from_name("", &t));
+    assert_false(app_type_from_name("String", &t));
+}
+
+static void test_convert_case(void **state)
+{
+    char out[64];
+    assert_true(app_convert_case("starts_on", KC_SNAKE, out, sizeof out));
+    assert_string_equal(out, "starts_on");
+    assert_true(app_convert_case("starts_on", KC_CAMEL, out, sizeof out));
+    assert_string_equal(out, "startsOn");
+    assert_true(app_convert_case("starts_on", KC_PASCAL, out, sizeof out));
+    assert_string_equal(out, "StartsOn");
+    assert_true(app_convert_case("id", KC_PASCAL, out, sizeof out));
+    assert_string_equal(out, "Id");
+    assert_true(app_convert_case("created_at", KC_CAMEL, out, sizeof out));
+    assert_string_equal(out, "createdAt");
+    assert_true(app_convert_case("a_1_b", KC_CAMEL, out, sizeof out));
+    assert_string_equal(out, "a1B");
+    assert_true(app_convert_case("name", KC_CAMEL, out, sizeof out));
+    assert_string_equal(out, "name");
+    /* The cap counts the NUL. */
+    assert_true(app_convert_case("abc", KC_SNAKE, out, 4));
+    assert_false(app_convert_case("abcd", KC_SNAKE, out, 4));
+    assert_true(app_convert_case("ab_cd", KC_CAMEL, out, 5));
+    assert_string_equal(out, "abCd");
+    assert_false(app_convert_case("x", KC__COUNT, out, sizeof out));
+}
+
+/* A file of exactly RD_MAX_APP_FILE bytes still loads. */
+static void test_file_at_limit(void **state)
+{
+    const char *body = HEAD "      a: {type: text}\n";
+    size_t n = RD_MAX_APP_FILE, bl = strlen(body);
+    char *s = malloc(n);
+    assert_non_null(s);
+    memcpy(s, body, bl);
+    memset(s + bl, '#', n - bl);
+    for (size_t i = bl + 70; i < n; i += 72)
+        s[i] = '\n';
+    s[n - 1] = '\n';
+    write_bytes(s, n);
+    free(s);
+    char *errs = NULL;
+    app *a = app_load(dir, &errs);
+    assert_non_null(a);
+    app_free(a);
+}
+
+/* ---- rejections ------------------------------------------------------ */
+
+static void test_reject_unknown_keys(void **state)
+{
+    expect_error("app: {name: t}\nmodels:\n  m: {fields: {a: {type: text}}}\ncolour: red\n", 4,
+                 "unknown key 'colour' in the file");
+    expect_error("app:\n  name: t\n  colour: red\nmodels:\n  m: {fields: {a: {type: text}}}\n", 3,
+                 "unknown key 'colour' in app");
+    expect_error("app: {name: t, limits: {max_body: 5}}\nmodels:\n  m: {fields: {a: {type: text}}}\n",
+                 1, "unknown key 'max_body' in app.limits");
+    expect_error("app: {name: t}\nmodels:\n  m:\n    colour: red\n    fields: {a: {type: text}}\n", 4,
+                 "unknown key 'colour' in model 'm'");
+    expect_error(HEAD "      a: {type: text}\n      b: {type: text, colour: red}\n", 6,
+                 "unknown key 'colour' in field 'm.b'");
+    expect_error(HEAD "      a: {type: text}\n    indexes:\n      - fields: [a]\n        colour: 1\n",
+                 8, "unknown key 'colour' in index 1 of model 'm'");
+}
+
+static void test_reject_duplicates(void **state)
+{
+    expect_error(HEAD "      a:\n        type: text\n        required: true\n        type: string\n",
+                 8, "duplicate key 'type' in field 'm.a' (first at line 6)");
+    expect_error(HEAD "      a: {type: text}\n      b: {type: text}\n      a: {type: text}\n", 7,
+                 "duplicate field 'a' in model 'm' (first at line 5)");
+    expect_error(HEAD "      a: {type: text}\n  m:\n    fields: {b: {type: text}}\n", 6,
+                 "duplicate model 'm' (first at line 3)");
+    expect_error("app:\n  name: t\n  name: u\nmodels:\n  m: {fields: {a: {type: text}}}\n", 3,
+                 "duplicate key 'name' in app");
+}
+
+static void test_reject_duplicate_route(void **state)
+{
+    int n = expect_error("app: {name: t}\nmodels:\n"
+                         "  a:\n    route: things\n    fields: {x: {type: text}}\n"
+                         "  b:\n    route: things\n    fields: {x: {type: text}}\n",
+                         7, "route 'things' of model 'b' is already the route of model 'a'");
+    assert_int_equal(n, 1);
+    /* A default route (the name) clashes too, reported at the model. */
+    expect_error("app: {name: t}\nmodels:\n"
+                 "  a:\n    route: b\n    fields: {x: {type: text}}\n"
+                 "  b:\n    fields: {x: {type: text}}\n",
+                 6, "route 'b' of model 'b' is already the route of model 'a'");
+}
+
+static void test_reject_dangling_ref(void **state)
+{
+    expect_error(HEAD "      a: {type: text}\n      owner: {type: ref, model: person}\n", 6,
+                 "model: there is no model 'person' in this file");
+    expect_error(HEAD "      tags: {type: ref_list, model: tag}\n", 5,
+                 "model: there is no model 'tag'");
+    expect_error(HEAD "      owner: {type: ref}\n", 5, "field 'm.owner': type ref needs 'model'");
+}
+
+static void test_reject_bad_type(void **state)
+{
+    expect_error(HEAD "      a: {type: text}\n      b: {type: strin}\n", 6,
+                 "type: unknown type 'strin'");
+    expect_error(HEAD "      a: {required: true}\n", 5,
+                 "field 'm.a': missing required key 'type'");
+    expect_error(HEAD "      a: {type: [text]}\n", 5, "type must be a value, not a list");
+}
+
+static void test_reject_constraints(void **state)
+{
+    expect_error(HEAD "      a: {type: text}\n      n: {type: integer, max_length: 5}\n", 6,
+                 "max_length is not allowed for type integer");
+    expect_error(HEAD "      n: {type: integer, min: 10, max: 1}\n", 5, "min (10) is greater than max (1)");
+    expect_error(HEAD "      n: {type: number, min: 1.5, max: 1.25}\n", 5, "min (1.5) is greater than max");
+    expect_error(HEAD "      s: {type: string, max_length: 0}\n", 5, "max_length must be an integer");
+    expect_error(HEAD "      s: {type: string, max_length: 12abc}\n", 5, "max_length must be an integer");
+    expect_error(HEAD "      s: {type: text, min: 1}\n", 5, "min is not allowed for type text");
+    expect_error(HEAD "      n: {type: number, min: .inf}\n", 5, "min must be a finite decimal number");
+    expect_error(HEAD "      s: {type: string, values: [a]}\n", 5, "values is not allowed for type string");
+    expect_error(HEAD "      e: {type: enum}\n", 5, "field 'm.e': type enum needs 'values'");
+    expect_error(HEAD "      e: {type: enum, values: []}\n", 5, "values: at least one value");
+    expect_error(HEAD "      e: {type: enum, values: [a, b, a]}\n", 5, "values: 'a' is listed twice");
+    expect_error(HEAD "      e: {type: enum, values: open}\n", 5, "values must be a list");
+    expect_error(HEAD "      j: {type: json, unique: true}\n", 5, "unique is not allowed for type json");
+    expect_error(HEAD "      l: {type: ref_list, model: m, default: x}\n", 5,
+                 "default is not allowed for type ref_list");
+    expect_error(HEAD "      r: {type: text, required: true, read_only: true}\n", 5,
+                 "required and read_only together need a default");
+    expect_error(HEAD "      r: {type: text, required: yes}\n", 5, "required must be true or false");
+    expect_error(HEAD "      r: {type: text, json_name: \"a b\"}\n", 5, "json_name: 'a b' must match");
+}
+
+static void test_reject_patterns(void **state)
+{
+    expect_error(HEAD "      a: {type: text}\n      c: {type: string, pattern: \"([a-z\"}\n", 6,
+                 "pattern: not a valid POSIX extended regular expression");
+    expect_error(HEAD "      c: {type: string, pattern: \"((a{1,255}){1,255}){1,255}\"}\n", 5,
+                 "pattern: too complex");
+    expect_error(HEAD "      c: {type: string, pattern: \"a{1,32767}\"}\n", 5, "pattern: too complex");
+    expect_error(HEAD "      c: {type: string, pattern: \"(a)\\\\1\"}\n", 5,
+                 "pattern: back-references");
+    expect_error(HEAD "      c: {type: integer, pattern: \"^a$\"}\n", 5,
+                 "pattern is not allowed for type integer");
+}
+
+static void test_reject_defaults(void **state)
+{
+    expect_error(HEAD "      a: {type: text}\n      s: {type: enum, values: [open, closed], default: shut}\n",
+                 6, "default: ");
+    expect_error(HEAD "      n: {type: integer, default: abc}\n", 5, "default: must be an integer");
+    expect_error(HEAD "      n: {type: integer, default: 99999999999999999999}\n", 5,
+                 "default: must be an integer");
+    expect_error(HEAD "      n: {type: integer, default: 1.5}\n", 5, "default: must be an integer");
+    expect_error(HEAD "      d: {type: date, default: 2026-02-30}\n", 5, "default: ");
+    expect_error(HEAD "      n: {type: integer, min: 1, max: 5, default: 9}\n", 5, "default: ");
+    expect_error(HEAD "      b: {type: boolean, default: yes}\n", 5, "default: must be true or false");
+    expect_error(HEAD "      j: {type: json, default: '{\"a\": }'}\n", 5, "default: not valid JSON");
+    expect_error(HEAD "      s: {type: string, default: null}\n", 5, "default must be a value, not empty");
+    expect_error(HEAD "      s: {type: string, max_length: 2, default: abc}\n", 5, "default: ");
+}
+
+static void test_reject_missing_keys(void **state)
+{
+    expect_error("models:\n  m: {fields: {a: {type: text}}}\n", 1, "missing required key 'app'");
+    expect_error("app: {name: t}\n", 1, "missing required key 'models'");
+    expect_error("app:\n  title: x\nmodels:\n  m: {fields: {a: {type: text}}}\n", 1,
+                 "app: missing required key 'name'");
+    expect_error("app: {name: t}\nmodels:\n  m:\n    route: x\n", 3,
+                 "model 'm': missing required key 'fields'");
+    expect_error(HEAD "      a: {type: text}\n    indexes:\n      - unique: true\n", 7,
+                 "missing required key 'fields'");
+    expect_error("app: {name: t}\nmodels: {}\n", 2, "at least one model");
+    expect_error("app: {name: t}\nmodels:\n  m:\n    fields: {}\n", 4, "needs at least one field");
+}
+
+static void test_reject_names(void **state)
+{
+    expect_error(HEAD "      a: {type: text}\n      id: {type: uuid}\n", 6,
+                 "field name 'id' is reserved");
+    expect_error(HEAD "      created_at: {type: datetime}\n", 5, "field name 'created_at' is reserved");
+    expect_error(HEAD "      Name: {type: text}\n", 5, "field name 'Name' must match");
+    expect_error("app: {name: t}\nmodels:\n  Person:\n    fields: {a: {type: text}}\n", 3,
+                 "model name 'Person' must match");
+    expect_error("app: {name: t}\nmodels:\n  sqlite_x:\n    fields: {a: {type: text}}\n", 3,
+                 "model name 'sqlite_x' is reserved");
+    expect_error("app: {name: t}\nmodels:\n  a__b:\n    fields: {a: {type: text}}\n", 3,
+                 "model name 'a__b' is reserved");
+    expect_error("app: {name: t}\nmodels:\n  m:\n    route: Things\n    fields: {a: {type: text}}\n",
+                 4, "route: 'Things' must match");
+    expect_error("app: {name: My App}\nmodels:\n  m: {fields: {a: {type: text}}}\n", 1,
+                 "name: 'My App' must match");
+    expect_error("app: {name: t, base_path: /api/}\nmodels:\n  m: {fields: {a: {type: text}}}\n", 1,
+                 "base_path: '/api/'");
+    expect_error("app: {name: t, base_path: api}\nmodels:\n  m: {fields: {a: {type: text}}}\n", 1,
+                 "base_path: 'api'");
+    expect_error("app: {name: t, health_path: /a/../b}\nmodels:\n  m: {fields: {a: {type: text}}}\n",
+                 1, "health_path: '/a/../b'");
+    expect_error("app: {name: t, base_path: /api, health_path: /api/m}\nmodels:\n  m: {fields: {a: {type: text}}}\n",
+                 1, "health_path '/api/m' hides the route of model 'm'");
+    /* Two fields whose names convert to the same payload key. */
+    expect_error("app: {name: t, conventions: {payload_keys: camel}}\nmodels:\n  m:\n    fields:\n"
+                 "      a_1: {type: text}\n      a1: {type: text}\n",
+                 6, "payload key 'a1' is already used by field 'a_1' (line 5)");
+    expect_error(HEAD "      x: {type: text, json_name: id}\n", 5,
+                 "payload key 'id' is taken by the built-in 'id'");
+}
+
+static void test_reject_conventions(void **state)
+{
+    expect_error("app:\n  name: t\n  conventions:\n    payload_keys: kebab\nmodels:\n"
+                 "  m: {fields: {a: {type: text}}}\n",
+                 4, "payload_keys must be one of snake, camel, pascal, not 'kebab'");
+    expect_error("app:\n  name: t\n  conventions: {dates: rfc822}\nmodels:\n"
+                 "  m: {fields: {a: {type: text}}}\n",
+                 3, "dates must be one of iso8601, naive, compact");
+    expect_error("app:\n  name: t\n  conventions: {errors: html}\nmodels:\n"
+                 "  m: {fields: {a: {type: text}}}\n",
+                 3, "errors must be one of problem, zou, reason");
+    expect_error("app:\n  name: t\n  limits: {max_body_bytes: 999999999999}\nmodels:\n"
+                 "  m: {fields: {a: {type: text}}}\n",
+                 3, "max_body_bytes must be an integer from 1 to");
+}
+
+static void test_reject_indexes(void **state)
+{
+    expect_error(HEAD "      a: {type: text}\n    indexes:\n      - fields: [a, b]\n", 7,
+                 "fields: model 'm' has no field 'b'");
+    expect_error(HEAD "      a: {type: text}\n      l: {type: ref_list, model: m}\n    indexes:\n"
+                      "      - fields: [l]\n",
+                 8, "'l' is a ref_list");
+    expect_error(HEAD "      a: {type: text}\n    indexes:\n      - fields: [a, a]\n", 7,
+                 "'a' is listed twice");
+    expect_error(HEAD "      a: {type: text}\n    indexes:\n      - fields: []\n", 7,
+                 "fields: an index needs at least one field");
+    expect_error(HEAD "      a: {type: text}\n    indexes:\n      - fields: [a]\n      - fields: [a]\n",
+                 8, "index 'ix_m__a' is declared twice (first at line 7)");
+    /* [a, b] unique would be named like the automatic index of field a_b. */
+    expect_error(HEAD "      a: {type: text}\n      b: {type: text}\n      a_b: {type: text, unique: true}\n"
+                      "    indexes:\n      - {fields: [a, b], unique: true}\n",
+                 9, "taken by the automatic index of field 'a_b'");
+    expect_error(HEAD "      a: {type: text}\n    indexes: {fields: [a]}\n", 6,
+                 "indexes of model 'm' must be a list, not a mapping");
+}
+
+static void test_reject_node_kinds(void **state)
+{
+    expect_error("- app\n- models\n", 1, "the file must be a mapping, not a list");
+    expect_error("app: [name, t]\nmodels:\n  m: {fields: {a: {type: text}}}\n", 1,
+                 "app must be a mapping, not a list");
+    expect_error("app: {name: t}\nmodels: [m]\n", 2, "models must be a mapping, not a list");
+    expect_error("app: {name: t}\nmodels:\n  m:\n    fields: [a, b]\n", 4,
+                 "fields of model 'm' must be a mapping, not a list");
+    expect_error(HEAD "      a: text\n", 5, "field 'm.a' must be a mapping, not a single value");
+    expect_error(HEAD "      a:\n", 5, "field 'm.a' must be a mapping, not empty");
+    expect_error("app: {name: {x: 1}}\nmodels:\n  m: {fields: {a: {type: text}}}\n", 1,
+                 "name must be a value, not a mapping");
+    expect_error(HEAD "      ? [a]\n      : {type: text}\n", 5, "a key must be a plain string");
+}
+
+static void test_reject_yaml(void **state)
+{
+    expect_error("app:\n  name: &n t\nmodels:\n  m: {fields: {a: {type: text}}}\n", 2,
+                 "anchors are not allowed");
+    int n = expect_error("app: &a {name: t}\nmodels:\n  m: {fields: {a: {type: text}}}\nx: *a\n", 4,
+                         "aliases are not allowed");
+    assert_int_equal(n, 2); /* the anchor and the alias */
+    expect_error("app: !!map {name: t}\nmodels:\n  m: {fields: {a: {type: text}}}\n", 1,
+                 "tags are not allowed");
+    expect_error("app:\n  name: t\n   title: x\nmodels: {}\n", 3, "syntax error: ");
+    expect_error("app: {name: t\nmodels: {}\n", 2, "syntax error: ");
+    expect_error("", 1, "the file is empty");
+    expect_error("# nothing\n", 1, "the file is empty");
+    expect_error("app: {name: t}\n---\nmodels: {}\n", 2, "only one YAML document is allowed");
+    expect_error("app: {name: t}\nmodels: {m: {fields: {a: {type: text}}}}\n"
+                 "x: [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]\n",
+                 3, "nesting deeper than 16 levels");
+    expect_error("app: {name: t}\nmodels:\n  m: {fields: {a: {type: text, json_name: \"\xff\"}}}\n", 3,
+                 "not valid UTF-8");
+    expect_error("app: {name: \"a\\0b\"}\nmodels:\n  m: {fields: {a: {type: text}}}\n", 1,
+                 "must not contain a NUL character");
+    /* UTF-16 with a BOM is not UTF-8. */
+    write_bytes("\xff\xfe" "a\0:\0 \0b\0", 10);
+    char *errs = NULL;
+    assert_null(app_load(dir, &errs));
+    assert_non_null(strstr(errs, "not valid UTF-8"));
+    free(errs);
+}
+
+static void test_reject_file(void **state)
+{
+    size_t n = RD_MAX_APP_FILE + 1;
+    char *s = malloc(n);
+    assert_non_null(s);
+    memset(s, '#', n);
+    write_bytes(s, n);
+    free(s);
+    char *errs = NULL;
+    assert_null(app_load(dir, &errs));
+    assert_true(has_error(errs, 1, "file is too large"));
+    assert_int_equal(count_lines(errs), 1);
+    free(errs);
+
+    errs = NULL;
+    assert_null(app_load("/nonexistent/restd-test", &errs));
+    assert_string_equal(errs, "/nonexistent/restd-test/app.yaml:1:1: cannot open: No such file or directory\n");
+    free(errs);
+
+    /* A trailing slash on the directory is not doubled. */
+    char d2[80];
+    snprintf(d2, sizeof d2, "%s/", dir);
+    write_bytes("app: {name: t}\n", 15);
+    errs = NULL;
+    assert_null(app_load(d2, &errs));
+    assert_true(has_error(errs, 1, "missing required key 'models'"));
+    free(errs);
+}
+
+/* Every problem is reported, in file order, one per line. */
+static void test_reject_many(void **state)
+{
+    const char *text = "app:\n"                                         /* 1 */
+                       "  name: t\n"                                    /* 2 */
+                       "  colour: red\n"                                /* 3 */
+                       "models:\n"                                      /* 4 */
+                       "  m:\n"                                         /* 5 */
+                       "    fields:\n"                                  /* 6 */
+                       "      o: {type: ref, model: nobody}\n"          /* 7 */
+                       "      n: {type: integer, max_length: 3}\n"      /* 8 */
+                       "      e: {type: enum, values: [a], default: b}\n" /* 9 */
+                       "      id: {type: uuid}\n"                       /* 10 */
+                       "  k:\n"                                         /* 11 */
+                       "    route: m\n"                                 /* 12 */
+                       "    fields: {x: {type: strin}}\n";              /* 13 */
+    char *errs = NULL;
+    assert_null(load_text(text, &errs));
+    assert_non_null(errs);
+    static const struct {
+        unsigned line;
+        const char *needle;
+    } want[] = {
+        {3, "unknown key 'colour'"},
+        {7, "no model 'nobody'"},
+        {8, "max_length is not allowed"},
+        {9, "default: "},
+        {10, "field name 'id' is reserved"},
+        {12, "route 'm' of model 'k' is already the route of model 'm'"},
+        {13, "unknown type 'strin'"},
+    };
+    int n = (int)(sizeof want / sizeof want[0]);
+    if (count_lines(errs) != n)
+        print_error("%s", errs);
+    assert_int_equal(count_lines(errs), n);
+    /* In order of position: line i of the report is want[i]. */
+    const char *l = errs;
+    for (int i = 0; i < n; i++) {
+        char prefix[160];
+        snprintf(prefix, sizeof prefix, "%s:%u:", path, want[i].line);
+        assert_memory_equal(l, prefix, strlen(prefix));
+        const char *end = strchr(l, '\n');
+        assert_non_null(end);
+        assert_true(has_error(errs, want[i].line, want[i].needle));
+        l = end + 1;
+    }
+    free(errs);
+}
+
+/* A hostile file cannot make the report grow without bound. */
+static void test_reject_capped(void **state)
+{
+    char *s = malloc(64 * 1024);
+    assert_non_null(s);
+    size_t o = (size_t)sprintf(s, "app: {name: t}\nmodels:\n  m:\n    fields:\n      a:\n");
+    for (int i = 0; i < 500; i++)
+        o += (size_t)sprintf(s + o, "        k%d: 1\n", i);
+    char *errs = NULL;
+    assert_null(load_text(s, &errs));
+    free(s);
+    assert_int_equal(count_lines(errs), 101);
+    assert_non_null(strstr(errs, "more problems not shown"));
+    free(errs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_example),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_key_cases),
+        cmocka_unit_test(test_demo_app),
+        cmocka_unit_test(test_type_names),
+        cmocka_unit_test(test_convert_case),
+        cmocka_unit_test(test_file_at_limit),
+        cmocka_unit_test(test_reject_unknown_keys),
+        cmocka_unit_test(test_reject_duplicates),
+        cmocka_unit_test(test_reject_duplicate_route),
+        cmocka_unit_test(test_reject_dangling_ref),
+        cmocka_unit_test(test_reject_bad_type),
+        cmocka_unit_test(test_reject_constraints),
+        cmocka_unit_test(test_reject_patterns),
+        cmocka_unit_test(test_reject_defaults),
+        cmocka_unit_test(test_reject_missing_keys),
+        cmocka_unit_test(test_reject_names),
+        cmocka_unit_test(test_reject_conventions),
+        cmocka_unit_test(test_reject_indexes),
+        cmocka_unit_test(test_reject_node_kinds),
+        cmocka_unit_test(test_reject_yaml),
+        cmocka_unit_test(test_reject_file),
+        cmocka_unit_test(test_reject_many),
+        cmocka_unit_test(test_reject_capped),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,88 @@
+/* Unit tests for the query-string parser (api/query.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/query.h"
+
+static int parse(const char *q, qparam *out, size_t cap, const char **bad, arena *a)
+{
+    return query_parse(q, strlen(q), a, out, cap, bad);
+}
+
+static void decodes_pairs(void **state)
+{
+    arena *a = arena_new();
+    qparam p[8];
+    const char *bad = NULL;
+    int n = parse("name=John%20Doe&ids=1,2,3&flag&x=a+b&&e=", p, 8, &bad, a);
+    assert_int_equal(n, 5);
+    assert_string_equal(p[0].name, "name");
+    assert_string_equal(p[0].value, "John Doe");
+    assert_int_equal(p[0].value_len, 8);
+    assert_string_equal(p[1].value, "1,2,3");
+    assert_string_equal(p[2].name, "flag");
+    assert_string_equal(p[2].value, "");
+    assert_string_equal(p[3].value, "a b");
+    assert_string_equal(p[4].name, "e");
+    assert_int_equal(p[4].value_len, 0);
+    arena_free(a);
+}
+
+static void rejects_bad_escapes_and_utf8(void **state)
+{
+    arena *a = arena_new();
+    qparam p[8];
+    const char *bad = NULL;
+    static const char *const cases[] = {"a=%", "a=%4", "a=%zz", "a=%00", "a=%ff", "a=%c0%80",
+                                        "a=%ed%a0%80", "%=1"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bad = NULL;
+        assert_int_equal(parse(cases[i], p, 8, &bad, a), -1);
+        assert_non_null(bad);
+    }
+    assert_int_equal(parse("a=%C3%A9", p, 8, &bad, a), 1);
+    assert_string_equal(p[0].value, "\xc3\xa9");
+    arena_free(a);
+}
+
+static void caps_the_count(void **state)
+{
+    arena *a = arena_new();
+    qparam p[2];
+    const char *bad = NULL;
+    assert_int_equal(parse("a=1&b=2", p, 2, &bad, a), 2);
+    assert_int_equal(parse("a=1&b=2&c=3", p, 2, &bad, a), -1);
+    assert_string_equal(bad, "too many query parameters");
+    arena_free(a);
+}
+
+static void parses_integers_strictly(void **state)
+{
+    long long v = 0;
+    assert_true(query_int("50", 2, 1, 1000, &v));
+    assert_int_equal(v, 50);
+    assert_true(query_int("-3", 2, -5, 5, &v));
+    assert_int_equal(v, -3);
+    assert_false(query_int("", 0, 0, 10, &v));
+    assert_false(query_int("1001", 4, 1, 1000, &v));
+    assert_false(query_int("0", 1, 1, 1000, &v));
+    assert_false(query_int("5x", 2, 0, 10, &v));
+    assert_false(query_int(" 5", 2, 0, 10, &v));
+    assert_false(query_int("-", 1, -10, 10, &v));
+    assert_false(query_int("99999999999999999999", 20, 0, 1LL << 62, &v));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(decodes_pairs),
+        cmocka_unit_test(rejects_bad_escapes_and_utf8),
+        cmocka_unit_test(caps_the_count),
+        cmocka_unit_test(parses_integers_strictly),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
