@@ -159,14 +159,20 @@ static uint64_t pattern_cost(const char *s, bool *backref)
             last *= 2;
             p++;
             continue;
-        } else if (*p == '{' && p[1] >= '0' && p[1] <= '9') {
-            uint64_t bound = 0;
-            for (p++; (*p >= '0' && *p <= '9') || *p == ','; p++)
+        } else if (*p == '{' && ((p[1] >= '0' && p[1] <= '9') || p[1] == ',')) {
+            /* {m}, {m,}, {m,n} and glibc's {,n}: m copies, then n - m
+             * optional ones (or a star). */
+            uint64_t lo = 0, hi = 0;
+            bool comma = false;
+            for (p++; (*p >= '0' && *p <= '9') || *p == ','; p++) {
+                uint64_t *b = comma ? &hi : &lo;
                 if (*p == ',')
-                    bound = 0;
-                else if (bound <= over)
-                    bound = bound * 10 + (uint64_t)(*p - '0');
+                    comma = true;
+                else if (*b <= over)
+                    *b = *b * 10 + (uint64_t)(*p - '0');
+            }
             p += *p == '}';
+            uint64_t bound = lo > hi ? lo : hi;
             uint64_t grown = last * (bound + 1);
             if (bound > over || grown > over)
                 return over;

@@ -358,18 +358,16 @@ int server_run(const server_opts *o, const app *ap, store *st)
         h2o_multithread_message_t *m = xcalloc(1, sizeof *m);
         h2o_multithread_send_message(&workers[i].stop_rx, m);
     }
+    /* The h2o contexts are left as they are: libh2o 2.2 asserts when a
+     * context is disposed while connections (closing keep-alives, the
+     * graceful-shutdown timer) still hold timeouts, and the process is about
+     * to exit anyway. They stay reachable through `workers`. The database
+     * side, which matters, is closed properly by the caller. */
     for (int i = 0; i < started; i++) {
-        worker *w = &workers[i];
-        pthread_join(w->tid, NULL);
-        h2o_multithread_unregister_receiver(w->queue, &w->done_rx);
-        h2o_multithread_unregister_receiver(w->queue, &w->stop_rx);
-        h2o_multithread_destroy_queue(w->queue);
-        h2o_timeout_unlink(&w->tick_entry);
-        h2o_context_dispose(&w->ctx);
-        store_conn_close(w->conn);
+        pthread_join(workers[i].tid, NULL);
+        store_conn_close(workers[i].conn);
+        workers[i].conn = NULL;
     }
-    free(workers);
-    h2o_config_dispose(&config);
     log_flush();
     return rc;
 }
