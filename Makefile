@@ -32,7 +32,8 @@ unit: build build-asan
 # The HTTP suite runs against the sanitizer build; ASan reports fail the test
 # that started the server (see tests/http/conftest.py).
 http: build build-asan
-	RESTD_BIN=$(CURDIR)/build-asan/restd $(PYTHON) -m pytest -q tests/http
+	RESTD_BIN=$(CURDIR)/build-asan/restd LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  $(PYTHON) -m pytest -q tests/http
 
 check: unit http
 

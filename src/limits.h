@@ -56,6 +56,15 @@
 /* Seconds a SIGTERM waits for in-flight requests before closing anyway. */
 #define RD_SHUTDOWN_GRACE_SEC 10
 
+/* After SIGTERM, how long open connections may still deliver a request
+ * that was arriving when the signal came. */
+#define RD_SHUTDOWN_LINGER_MS 1000
+
+/* Total bytes of request header fields. h2o's own ceiling is ~400 KiB;
+ * real clients send a few KiB (a JWT and cookies fit in 16). Over this the
+ * answer is 431. */
+#define RD_MAX_HEADER_BYTES (32 * 1024)
+
 /* SQLite busy timeout (ms): only the CLI and the health probe ever wait on
  * the writer's lock. */
 #define RD_BUSY_TIMEOUT_MS 5000

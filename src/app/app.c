@@ -88,7 +88,7 @@ const app_model *app_model_by_route(const app *a, const char *seg, size_t n)
 {
     for (size_t i = 0; i < a->n_models; i++) {
         const char *r = a->models[i].route;
-        if (strncmp(r, seg, n) == 0 && r[n] == '\0')
+        if (strnlen(r, n + 1) == n && memcmp(r, seg, n) == 0)
             return &a->models[i];
     }
     return NULL;
@@ -106,7 +106,7 @@ const app_field *app_field_by_json(const app_model *m, const char *key, size_t n
 {
     for (size_t i = 0; i < m->n_fields; i++) {
         const char *j = m->fields[i].json_name;
-        if (strncmp(j, key, n) == 0 && j[n] == '\0')
+        if (strnlen(j, n + 1) == n && memcmp(j, key, n) == 0)
             return &m->fields[i];
     }
     return NULL;

@@ -79,6 +79,7 @@ typedef struct fside {
     yaml_node_t *def;   /* `default:` value, checked after references resolve */
     yaml_node_t *model; /* `model:` value, for a dangling reference */
     bool typed;         /* `type:` was read; f->type is meaningful */
+    bool faulty;        /* a problem was reported for this field */
 } fside;
 
 typedef struct mside {
@@ -125,101 +126,106 @@ static const char *converted(app__ctx *c, const char *snake, key_case kc)
 
 /* ---- patterns ------------------------------------------------------------- */
 
-/* Estimated size of an ERE once its repetitions are unrolled (see
- * APP_MAX_PATTERN_COST): an atom counts 1, `{m,n}` multiplies what it
- * follows by its larger bound plus one, `+` doubles it. Returns a value
- * past the budget as soon as one is reached. *backref is set when the
- * pattern uses \1..\9, which makes matching exponential. */
-static uint64_t pattern_cost(const char *s, bool *backref)
+/* Why pattern s must not reach regcomp, or NULL when it may.
+ *
+ * Patterns run against client input, and glibc's regcomp unrolls bounded
+ * repetitions: `a{1,32767}` takes half a minute to compile and nested
+ * bounds multiply. So the size of the unrolled pattern is estimated first:
+ * an atom counts 1, `{m,n}` multiplies what it follows by its larger bound
+ * plus one, `+` doubles it (glibc turns a+ into aa*); past
+ * APP_MAX_PATTERN_COST the pattern is refused. Also refused: back-references
+ * (matching them is exponential) and a repetition stacked on another
+ * (`a**`, `a++++`: undefined in POSIX, and each `+` doubles in glibc). */
+static const char *pattern_problem(const char *s)
 {
     enum { DEPTH = 64 };
+    static const char complex[] = "too complex (its repetition counts unroll into too large an "
+                                  "automaton)";
     const uint64_t over = APP_MAX_PATTERN_COST + 1;
     uint64_t sum[DEPTH + 1] = {0}, last = 0;
     int d = 0;
-    *backref = false;
+    bool after_rep = false;
     for (const char *p = s; *p;) {
-        uint64_t atom = 1;
+        bool rep = *p == '*' || *p == '+' || *p == '?' ||
+                   (*p == '{' && ((p[1] >= '0' && p[1] <= '9') || p[1] == ','));
+        if (rep && after_rep)
+            return "a repetition (*, +, ? or {m,n}) may not follow another; group the first: (a+)*";
+        after_rep = rep;
         if (*p == '(') {
             if (d == DEPTH)
-                return over;
+                return "groups nested too deeply";
             sum[++d] = 0;
             last = 0;
             p++;
-            continue;
-        } else if (*p == ')' && d > 0) {
-            atom = sum[d--];
+        } else if (*p == '|' || *p == '^' || *p == '$') {
+            last = *p == '|' ? 0 : last;
             p++;
-        } else if (*p == '|' || *p == '*' || *p == '?' || *p == '^' || *p == '$') {
-            if (*p == '|')
-                last = 0;
-            p++;
-            continue;
-        } else if (*p == '+') {
-            sum[d] += last;
-            last *= 2;
-            p++;
-            continue;
-        } else if (*p == '{' && ((p[1] >= '0' && p[1] <= '9') || p[1] == ',')) {
-            /* {m}, {m,}, {m,n} and glibc's {,n}: m copies, then n - m
-             * optional ones (or a star). */
-            uint64_t lo = 0, hi = 0;
-            bool comma = false;
-            for (p++; (*p >= '0' && *p <= '9') || *p == ','; p++) {
-                uint64_t *b = comma ? &hi : &lo;
-                if (*p == ',')
-                    comma = true;
-                else if (*b <= over)
-                    *b = *b * 10 + (uint64_t)(*p - '0');
-            }
-            p += *p == '}';
-            uint64_t bound = lo > hi ? lo : hi;
-            uint64_t grown = last * (bound + 1);
-            if (bound > over || grown > over)
-                return over;
-            sum[d] = sum[d] - last + grown;
-            last = grown;
-            if (sum[d] > over)
-                return over;
-            continue;
-        } else if (*p == '\\') {
-            *backref |= p[1] >= '1' && p[1] <= '9';
-            p += p[1] ? 2 : 1;
-        } else if (*p == '[') {
-            p++;
-            p += *p == '^';
-            p += *p == ']';
-            while (*p && *p != ']') {
-                if (p[0] == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
-                    const char *e = strchr(p + 2, ']');
-                    p = e ? e : p + 1;
+        } else if (*p == '*' || *p == '?') {
+            p++; /* a star or an option adds a node, not a copy */
+        } else if (rep) {
+            uint64_t factor = 2; /* `+` */
+            if (*p++ == '{') {
+                /* {m}, {m,}, {m,n} and glibc's {,n}: m copies, then n - m
+                 * optional ones (or a star). */
+                uint64_t lo = 0, hi = 0;
+                bool comma = false;
+                for (; (*p >= '0' && *p <= '9') || *p == ','; p++) {
+                    uint64_t *b = comma ? &hi : &lo;
+                    if (*p == ',')
+                        comma = true;
+                    else if (*b <= over)
+                        *b = *b * 10 + (uint64_t)(*p - '0');
                 }
+                p += *p == '}';
+                factor = (lo > hi ? lo : hi) + 1;
+            }
+            if (factor > over || last * factor > over)
+                return complex;
+            sum[d] += last * factor - last;
+            last *= factor;
+        } else {
+            uint64_t atom = 1;
+            if (*p == ')' && d > 0) {
+                atom = sum[d--];
+                p++;
+            } else if (*p == '\\') {
+                if (p[1] >= '1' && p[1] <= '9')
+                    return "back-references (\\1 ... \\9) are not allowed";
+                p += p[1] ? 2 : 1;
+            } else if (*p == '[') {
+                p++;
+                p += *p == '^';
+                p += *p == ']';
+                while (*p && *p != ']') {
+                    if (p[0] == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+                        const char *e = strchr(p + 2, ']');
+                        p = e ? e : p + 1;
+                    }
+                    p++;
+                }
+                p += *p == ']';
+            } else {
                 p++;
             }
-            p += *p == ']';
-        } else {
-            p++;
+            sum[d] += atom;
+            last = atom;
         }
-        sum[d] += atom;
-        last = atom;
         if (sum[d] > over)
-            return over;
+            return complex;
     }
     uint64_t total = 0;
     for (int i = 0; i <= d; i++)
         total += sum[i];
-    return total;
+    return total > over ? complex : NULL;
 }
 
 static void compile_pattern(app__ctx *c, app_field *f, const yaml_node_t *n, const char *s)
 {
-    bool backref;
+    const char *why;
     if (strlen(s) > APP_MAX_PATTERN) {
         app__err(c, n, "pattern: longer than %d bytes", APP_MAX_PATTERN);
-    } else if (pattern_cost(s, &backref) > APP_MAX_PATTERN_COST) {
-        app__err(c, n, "pattern: too complex (its repetition counts unroll past %d steps)",
-                 APP_MAX_PATTERN_COST);
-    } else if (backref) {
-        app__err(c, n, "pattern: back-references (\\1 ... \\9) are not allowed");
+    } else if ((why = pattern_problem(s))) {
+        app__err(c, n, "pattern: %s", why);
     } else {
         regex_t *re = arena_alloc(c->a, sizeof *re);
         int rc = regcomp(re, s, REG_EXTENDED | REG_NOSUB);
@@ -326,8 +332,12 @@ static void field_attrs(app__ctx *c, const app *a, app_field *f, fside *fs, app_
                  "field '%s': required and read_only together need a default (a client cannot "
                  "send the value)",
                  f->name);
-    /* Derived names. An explicit json_name is the error key too when both
-     * use the same case; otherwise the error key follows error_keys. */
+}
+
+/* Payload and error keys. An explicit json_name is the error key too when
+ * both use the same case; otherwise the error key follows error_keys. */
+static void derive_keys(app__ctx *c, const app *a, app_field *f)
+{
     bool explicit = f->json_name != NULL;
     if (!explicit)
         f->json_name = converted(c, f->name, a->payload_case);
@@ -336,15 +346,10 @@ static void field_attrs(app__ctx *c, const app *a, app_field *f, fside *fs, app_
                         : converted(c, f->name, a->error_case);
 }
 
-static void load_field(app__ctx *c, const app *a, const app_model *m, app_field *f, fside *fs,
-                       yaml_node_t *k, yaml_node_t *v)
+/* The keys of one field, matched against field_keys already. */
+static void field_keys_read(app__ctx *c, const app *a, const app_model *m, app_field *f,
+                            fside *fs, const yaml_node_t *k, app__kv *fk, const char *what)
 {
-    f->line = app__line(k);
-    fs->key = k;
-    const char *what = arena_printf(c->tmp, "field '%s.%s'", m->name, f->name);
-    app__kv fk[FK__COUNT];
-    if (!app__map(c, v, k, what, field_keys, FK__COUNT, fk))
-        return;
     const char *s;
     if (fk[FK_TYPE].val && (s = app__str(c, fk[FK_TYPE].val, "type"))) {
         fs->typed = app_type_from_name(s, &f->type);
@@ -371,6 +376,22 @@ static void load_field(app__ctx *c, const app *a, const app_model *m, app_field 
             f->link_table = arena_printf(c->a, "%s__%s", m->name, f->name);
     }
     field_attrs(c, a, f, fs, fk);
+}
+
+static void load_field(app__ctx *c, const app *a, const app_model *m, app_field *f, fside *fs,
+                       yaml_node_t *k, yaml_node_t *v)
+{
+    f->line = app__line(k);
+    fs->key = k;
+    const char *what = arena_printf(c->tmp, "field '%s.%s'", m->name, f->name);
+    size_t problems = c->n_diags + c->n_dropped;
+    app__kv fk[FK__COUNT];
+    if (app__map(c, v, k, what, field_keys, FK__COUNT, fk))
+        field_keys_read(c, a, m, f, fs, k, fk, what);
+    derive_keys(c, a, f);
+    /* A field with a problem keeps its default unchecked: the default
+     * would only repeat the problem (an enum without its values). */
+    fs->faulty = c->n_diags + c->n_dropped != problems;
 }
 
 /* Payload keys (or error keys) must be unique within a model, and must not
@@ -736,7 +757,7 @@ void app__load_models(app__ctx *c, app *a, yaml_node_t *n)
     for (size_t i = 0; i < a->n_models; i++) {
         for (size_t k = 0; k < models[i].n_fields; k++) {
             const fside *fs = &side[i].fields[k];
-            if (fs->def && fs->typed)
+            if (fs->def && fs->typed && !fs->faulty)
                 check_default(c, &side[i].rw[k], fs->def);
         }
     }

@@ -172,6 +172,14 @@ static rq_method method_of(h2o_iovec_t m)
     return M_OTHER;
 }
 
+static size_t header_bytes(const h2o_req_t *req)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < req->headers.size; i++)
+        n += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    return n;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     handler *h = (handler *)self;
@@ -203,6 +211,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (i >= 0) {
         r->content_type = req->headers.entries[i].value.base;
         r->content_type_len = req->headers.entries[i].value.len;
+    }
+    if (header_bytes(req) > RD_MAX_HEADER_BYTES) {
+        req->http1_is_persistent = 0;
+        problem_send(r, RD_HEADERS,
+                     arena_printf(r->a, "request headers exceed %d bytes", RD_MAX_HEADER_BYTES), NULL);
+        return 0;
     }
     api_handle(r);
     return 0;
@@ -286,15 +300,24 @@ static void *worker_main(void *arg)
     h2o_socket_read_stop(w->listener);
     h2o_socket_close(w->listener);
     w->listener = NULL;
+    /* A request counts as in flight from the moment its handler runs; one
+     * whose head or body is still arriving is invisible to us, so open
+     * connections get RD_SHUTDOWN_LINGER_MS to deliver theirs (idle
+     * keep-alive connections look the same and would otherwise hold the
+     * exit for the whole grace period). */
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (w->inflight) {
-        h2o_evloop_run(w->ctx.loop, 100);
+    for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec >= RD_SHUTDOWN_GRACE_SEC) {
+        long long ms = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        bool conns = !h2o_linklist_is_empty(&w->ctx.http1._conns);
+        if (!w->inflight && (!conns || ms >= RD_SHUTDOWN_LINGER_MS))
+            break;
+        if (ms >= RD_SHUTDOWN_GRACE_SEC * 1000LL) {
             log_warn("msg=\"shutdown grace expired\" worker=%d inflight=%zu", w->idx, w->inflight);
             break;
         }
+        h2o_evloop_run(w->ctx.loop, 50);
     }
     /* Let the last responses reach their sockets. */
     for (int i = 0; i < 5; i++)

@@ -21,6 +21,8 @@
     X(CONFLICT,     409, RD_T9110 "15.5.10",                           "Conflict")                       \
     X(TOO_LARGE,    413, RD_T9110 "15.5.14",                           "Request body too large")         \
     X(MEDIA_TYPE,   415, RD_T9110 "15.5.16",                           "Unsupported media type")         \
+    X(HEADERS,      431, "https://tools.ietf.org/html/rfc6585#section-5",                                \
+                                                                       "Request header fields too large") \
     X(VALIDATION,   422, "https://tools.ietf.org/html/rfc4918#section-11.2",                              \
                                                                        "One or more validation errors occurred.") \
     X(INTERNAL,     500, RD_T9110 "15.6.1",                            "Internal server error")          \
