@@ -112,12 +112,14 @@ void rq_respond(rq *r, int status, const char *reason, const char *ctype, const 
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
     h2o_iovec_t iov = h2o_iovec_init(body ? body->data : NULL, body ? body->len : 0);
     req->res.content_length = iov.len;
-    struct timeval now;
-    gettimeofday(&now, NULL);
-    long long us = (now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000000LL +
-                   (now.tv_usec - req->timestamps.request_begin_at.tv_usec);
-    log_request(req->method.base, req->method.len, req->path_normalized.base, req->path_normalized.len,
-                status, us, iov.len);
+    if (log_threshold >= LOG_INFO) {
+        struct timeval now;
+        gettimeofday(&now, NULL);
+        long long us = (now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000000LL +
+                       (now.tv_usec - req->timestamps.request_begin_at.tv_usec);
+        log_request(req->method.base, req->method.len, req->path_normalized.base,
+                    req->path_normalized.len, status, us, iov.len);
+    }
     h2o_start_response(req, &generator);
     h2o_send(req, &iov, iov.len ? 1 : 0, H2O_SEND_STATE_FINAL);
 }
@@ -323,6 +325,7 @@ static void *worker_main(void *arg)
     for (int i = 0; i < 5; i++)
         h2o_evloop_run(w->ctx.loop, 10);
     log_flush();
+    arena_spares_release();
     return NULL;
 }
 

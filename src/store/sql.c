@@ -15,13 +15,15 @@
 /* ---- statement cache ------------------------------------------------- */
 
 /* Open addressing on the FNV-1a hash of the SQL text. When the table is
- * full (a client cycling through many filter shapes), everything is
- * finalized and it starts over: simple, bounded, and rare. */
+ * three-quarters full (a client cycling through many filter shapes), every
+ * statement that is not pinned is finalized and the table rebuilt: simple,
+ * bounded, and rare. */
 #define CACHE_SLOTS 512
 
 typedef struct slot {
     char *sql;
     sqlite3_stmt *st;
+    bool pinned; /* handed out for the connection's lifetime: never evicted */
 } slot;
 
 struct stmt_cache {
@@ -66,31 +68,62 @@ static size_t fnv(const char *s)
     return h;
 }
 
-sqlite3_stmt *store__stmt(stmt_cache *c, const char *sql)
+static void insert(stmt_cache *c, char *sql, sqlite3_stmt *st, bool pinned)
 {
     size_t i = fnv(sql) % CACHE_SLOTS;
-    for (size_t n = 0; n < CACHE_SLOTS; n++, i = (i + 1) % CACHE_SLOTS) {
-        if (!c->slots[i].sql)
-            break;
-        if (strcmp(c->slots[i].sql, sql) == 0)
-            return c->slots[i].st;
+    while (c->slots[i].sql)
+        i = (i + 1) % CACHE_SLOTS;
+    c->slots[i] = (slot){.sql = sql, .st = st, .pinned = pinned};
+    c->used++;
+}
+
+static void evict_unpinned(stmt_cache *c)
+{
+    slot keep[CACHE_SLOTS];
+    size_t n = 0;
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        slot *s = &c->slots[i];
+        if (s->sql && s->pinned) {
+            keep[n++] = *s;
+        } else if (s->sql) {
+            sqlite3_finalize(s->st);
+            free(s->sql);
+        }
+        *s = (slot){0};
     }
+    c->used = 0;
+    for (size_t i = 0; i < n; i++)
+        insert(c, keep[i].sql, keep[i].st, true);
+}
+
+static sqlite3_stmt *lookup(stmt_cache *c, const char *sql, bool pin)
+{
+    size_t i = fnv(sql) % CACHE_SLOTS;
+    for (size_t n = 0; n < CACHE_SLOTS && c->slots[i].sql; n++, i = (i + 1) % CACHE_SLOTS) {
+        if (strcmp(c->slots[i].sql, sql) == 0) {
+            c->slots[i].pinned |= pin;
+            return c->slots[i].st;
+        }
+    }
+    if (c->used >= CACHE_SLOTS * 3 / 4)
+        evict_unpinned(c);
     if (c->used >= CACHE_SLOTS * 3 / 4) {
-        cache_clear(c);
-        i = fnv(sql) % CACHE_SLOTS;
+        log_error("msg=\"statement cache full of pinned statements\"");
+        return NULL;
     }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         log_error("msg=prepare_failed err=\"%s\"", sqlite3_errmsg(c->db));
+        sqlite3_finalize(st);
         return NULL;
     }
-    while (c->slots[i].sql)
-        i = (i + 1) % CACHE_SLOTS;
-    c->slots[i].sql = xstrdup(sql);
-    c->slots[i].st = st;
-    c->used++;
+    insert(c, xstrdup(sql), st, pin);
     return st;
 }
+
+sqlite3_stmt *store__stmt(stmt_cache *c, const char *sql) { return lookup(c, sql, false); }
+
+sqlite3_stmt *store__stmt_pinned(stmt_cache *c, const char *sql) { return lookup(c, sql, true); }
 
 int store__exec(sqlite3 *db, const char *sql)
 {

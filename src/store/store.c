@@ -31,8 +31,8 @@ struct store_conn {
     store *s;
     sqlite3 *db;
     stmt_cache *cache;
-    arena *sql; /* SQL text per model, built once */
-    const char **get_sql;
+    arena *sql;               /* SQL text per model, built once */
+    sqlite3_stmt **get_stmt;  /* GET by id per model: the hot path skips the cache lookup */
 };
 
 static void *writer_main(void *arg);
@@ -135,9 +135,9 @@ store_conn *store_conn_open(store *s)
     store__exec(c->db, "PRAGMA query_only = 1");
     c->cache = store__cache_new(c->db);
     c->sql = arena_new();
-    c->get_sql = arena_zalloc(c->sql, s->app->n_models * sizeof *c->get_sql);
+    c->get_stmt = arena_zalloc(c->sql, s->app->n_models * sizeof *c->get_stmt);
     for (size_t i = 0; i < s->app->n_models; i++)
-        c->get_sql[i] = store__sql_get(c->sql, &s->app->models[i]);
+        c->get_stmt[i] = store__stmt_pinned(c->cache, store__sql_get(c->sql, &s->app->models[i]));
     return c;
 }
 
@@ -174,7 +174,7 @@ static rd_err get_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, c
 
 rd_err store_get(store_conn *c, const app_model *m, const char *id, jw *w)
 {
-    sqlite3_stmt *st = store__stmt(c->cache, c->get_sql[model_index(c->s, m)]);
+    sqlite3_stmt *st = c->get_stmt[model_index(c->s, m)];
     return get_row(st, m, &c->s->fmt, id, w);
 }
 
@@ -309,30 +309,35 @@ static bool check_refs(store *s, store_write *w)
     return true;
 }
 
+/* Replace the links of each list given. A statement from the cache is used
+ * up before the next lookup, which may evict it. */
 static bool write_links(store *s, store_write *w, const char *id)
 {
     for (size_t i = 0; i < w->vals.n_lists; i++) {
         const reflist *l = &w->vals.lists[i];
-        sqlite3_stmt *del = store__stmt(
+        sqlite3_stmt *st = store__stmt(
             s->wcache, arena_printf(w->a, "DELETE FROM \"%s\" WHERE \"owner\" = ?1", l->field->link_table));
-        sqlite3_stmt *ins = store__stmt(
-            s->wcache, arena_printf(w->a, "INSERT OR IGNORE INTO \"%s\" (\"owner\", \"target\") VALUES (?1, ?2)",
-                                    l->field->link_table));
-        if (!del || !ins)
+        if (!st)
             return false;
-        sqlite3_bind_text(del, 1, id, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(del);
-        sqlite3_reset(del);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
         if (rc != SQLITE_DONE)
             return false;
+        st = store__stmt(s->wcache,
+                         arena_printf(w->a, "INSERT OR IGNORE INTO \"%s\" (\"owner\", \"target\") VALUES (?1, ?2)",
+                                      l->field->link_table));
+        if (!st)
+            return false;
         for (size_t k = 0; k < l->n; k++) {
-            sqlite3_bind_text(ins, 1, id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(ins, 2, l->ids[k], -1, SQLITE_STATIC);
-            rc = sqlite3_step(ins);
-            sqlite3_reset(ins);
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, l->ids[k], -1, SQLITE_STATIC);
+            rc = sqlite3_step(st);
+            sqlite3_reset(st);
             if (rc != SQLITE_DONE)
                 return false;
         }
+        sqlite3_clear_bindings(st);
     }
     return true;
 }

@@ -16,6 +16,9 @@ void store__cache_free(stmt_cache *c);
 /* A reset, unbound statement for sql, prepared once; NULL on a prepare
  * error (logged). Valid until the cache is freed; reset it after use. */
 sqlite3_stmt *store__stmt(stmt_cache *c, const char *sql);
+/* Like store__stmt, but the statement is never evicted: for callers that
+ * keep the pointer for the connection's lifetime. */
+sqlite3_stmt *store__stmt_pinned(stmt_cache *c, const char *sql);
 
 /* SQL text, allocated from a. Identifiers come from the model only. */
 const char *store__sql_select_cols(arena *a, const app_model *m);

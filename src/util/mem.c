@@ -86,8 +86,18 @@ static chunk *chunk_new(size_t size)
     return c;
 }
 
+/* Each thread keeps a few spent arenas (one standard chunk each) to hand
+ * out again, so a request costs no malloc for its arena. Arenas are made
+ * and released on the same loop thread almost always; one released on
+ * another thread simply joins that thread's spares. */
+#define ARENA_SPARES 32
+static _Thread_local arena *spares[ARENA_SPARES];
+static _Thread_local int n_spares;
+
 arena *arena_new(void)
 {
+    if (n_spares > 0)
+        return spares[--n_spares];
     arena *a = xmalloc(sizeof *a);
     a->head = chunk_new(ARENA_CHUNK);
     return a;
@@ -97,12 +107,35 @@ void arena_free(arena *a)
 {
     if (!a)
         return;
+    chunk *keep = NULL;
     for (chunk *c = a->head, *next; c; c = next) {
         next = c->next;
+        if (!keep && c->size == ARENA_CHUNK && n_spares < ARENA_SPARES) {
+            keep = c;
+            continue;
+        }
         UNPOISON(c->mem, c->size);
         free(c);
     }
-    free(a);
+    if (!keep) {
+        free(a);
+        return;
+    }
+    keep->next = NULL;
+    keep->used = 0;
+    POISON(keep->mem, keep->size);
+    a->head = keep;
+    spares[n_spares++] = a;
+}
+
+void arena_spares_release(void)
+{
+    while (n_spares > 0) {
+        arena *a = spares[--n_spares];
+        UNPOISON(a->head->mem, a->head->size);
+        free(a->head);
+        free(a);
+    }
 }
 
 void *arena_alloc(arena *a, size_t n)

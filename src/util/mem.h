@@ -28,7 +28,11 @@ char *xstrndup(const char *s, size_t n);
 typedef struct arena arena;
 
 arena *arena_new(void);
+/* Releases everything; the thread may keep the arena's first chunk to hand
+ * out again from arena_new. */
 void arena_free(arena *a);
+/* Free the calling thread's spare arenas; call before a thread ends. */
+void arena_spares_release(void);
 /* Aligned for any type; never NULL. Valid until arena_free. */
 void *arena_alloc(arena *a, size_t n);
 void *arena_zalloc(arena *a, size_t n);
