@@ -9,13 +9,11 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/listq.h"
 #include "api/query.h"
 #include "app/types.h"
 #include "json/jin.h"
 #include "json/jw.h"
-
-typedef enum target { T_COLLECTION, T_ITEM, T__COUNT } target;
-typedef void (*handler_fn)(rq *r, const app_model *m, const char *id);
 
 static void h_list(rq *r, const app_model *m, const char *id);
 static void h_get(rq *r, const app_model *m, const char *id);
@@ -23,17 +21,6 @@ static void h_create(rq *r, const app_model *m, const char *id);
 static void h_replace(rq *r, const app_model *m, const char *id);
 static void h_patch(rq *r, const app_model *m, const char *id);
 static void h_delete(rq *r, const app_model *m, const char *id);
-
-/* The route table: which method does what on a collection and an item. */
-static const handler_fn routes[T__COUNT][M_OTHER] = {
-    [T_COLLECTION] = {[M_GET] = h_list, [M_HEAD] = h_list, [M_POST] = h_create},
-    [T_ITEM] = {[M_GET] = h_get, [M_HEAD] = h_get, [M_PUT] = h_replace, [M_PATCH] = h_patch,
-                [M_DELETE] = h_delete},
-};
-static const char *const allow[T__COUNT] = {
-    [T_COLLECTION] = "GET, HEAD, POST",
-    [T_ITEM] = "GET, HEAD, PUT, PATCH, DELETE",
-};
 
 static buf *new_body(rq *r)
 {
@@ -109,95 +96,149 @@ static void h_get(rq *r, const app_model *m, const char *id)
     send_json(r, 200, "OK", b);
 }
 
-/* A query-string value as the JSON value the type's check expects. NULL
- * when the text cannot be that type at all. */
-static json_t *qs_json(const app_field *f, const char *s, size_t n)
+/* Parameters the list parser leaves to others. */
+static const char *const not_list_params[] = {"api-version", NULL};
+
+static void set_header_ll(rq *r, const char *name, long long v)
 {
-    switch (f->type) {
-    case FT_INTEGER: {
-        long long v;
-        return query_int(s, n, -9223372036854775807LL, 9223372036854775807LL, &v) ? json_integer(v) : NULL;
-    }
-    case FT_NUMBER: {
-        char *end;
-        double d = strtod(s, &end);
-        return n && end == s + n && isfinite(d) ? json_real(d) : NULL;
-    }
-    case FT_BOOLEAN:
-        if (n == 4 && memcmp(s, "true", 4) == 0)
-            return json_true();
-        if (n == 5 && memcmp(s, "false", 5) == 0)
-            return json_false();
-        return NULL;
-    case FT_JSON:
-    case FT_REF_LIST:
-        return NULL;
-    default:
-        return json_stringn(s, n);
-    }
+    rq_header(r, name, arena_printf(r->a, "%lld", v));
 }
 
-static void h_list(rq *r, const app_model *m, const char *unused)
+/* base64url of the decimal rowid: opaque to clients, checked on return. */
+static const char *cursor_text(arena *a, long long rowid)
 {
-    qparam params[RD_MAX_QUERY_PARAMS];
-    const char *bad = NULL;
-    int np = r->query ? query_parse(r->query, r->query_len, r->a, params, RD_MAX_QUERY_PARAMS, &bad) : 0;
-    if (np < 0) {
-        problem_send(r, RD_BAD_REQUEST, bad, NULL);
-        return;
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char dec[24];
+    int n = snprintf(dec, sizeof dec, "%lld", rowid);
+    char *out = arena_alloc(a, 40);
+    size_t o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (int i = 0; i < n; i++) {
+        acc = (acc << 8) | (unsigned char)dec[i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[o++] = b64[(acc >> bits) & 63];
+        }
     }
-    store_filter *filters = arena_alloc(r->a, sizeof *filters * ((size_t)np + 1));
-    store_query q = {.filters = filters, .limit = RD_DEFAULT_PAGE, .offset = 0};
-    bool seen_limit = false, seen_offset = false;
-    for (int i = 0; i < np; i++) {
-        const qparam *p = &params[i];
-        if (strcmp(p->name, "limit") == 0 || strcmp(p->name, "offset") == 0) {
-            bool is_limit = p->name[0] == 'l';
-            bool *seen = is_limit ? &seen_limit : &seen_offset;
-            long long v;
-            bool ok = !*seen && query_int(p->value, p->value_len, is_limit ? 1 : 0,
-                                          is_limit ? RD_MAX_PAGE : (1LL << 40), &v);
-            if (!ok) {
-                problem_send(r, RD_BAD_REQUEST,
-                             is_limit ? arena_printf(r->a, "query parameter 'limit' must be given once, as an integer from 1 to %d", RD_MAX_PAGE)
-                                      : "query parameter 'offset' must be given once, as an integer of 0 or more",
-                             NULL);
-                return;
-            }
-            *seen = true;
-            *(is_limit ? &q.limit : &q.offset) = v;
-            continue;
-        }
-        const app_field *f = app_field_by_json(m, p->name, strlen(p->name));
-        if (!f) {
-            problem_send(r, RD_BAD_REQUEST,
-                         arena_printf(r->a, "unknown query parameter '%s': %s has no such field", p->name, m->name),
-                         NULL);
-            return;
-        }
-        json_t *v = qs_json(f, p->value, p->value_len);
-        sqlval sv;
-        const char *why = v ? type_desc_of(f->type)->check(f, v, r->app->dates, r->a, &sv)
-                            : (f->type == FT_JSON || f->type == FT_REF_LIST ? "cannot be filtered on"
-                                                                              : "has a value of the wrong type");
-        json_decref(v);
-        if (why) {
-            problem_send(r, RD_BAD_REQUEST, arena_printf(r->a, "query parameter '%s' %s", p->name, why), NULL);
-            return;
-        }
-        filters[q.n_filters].field = f;
-        filters[q.n_filters].val = sv;
-        q.n_filters++;
+    if (bits)
+        out[o++] = b64[(acc << (6 - bits)) & 63];
+    out[o] = '\0';
+    return out;
+}
+
+static void pagination_obj(jw *w, const listq *lq, const store_page *pg, const char *next)
+{
+    jw_obj_begin(w);
+    jw_keyz(w, "limit");
+    jw_int(w, lq->q.limit);
+    jw_keyz(w, "offset");
+    jw_int(w, lq->q.offset);
+    jw_keyz(w, "returned");
+    jw_int(w, pg->returned);
+    jw_keyz(w, "total");
+    jw_int(w, pg->total);
+    if (lq->q.keyset) {
+        jw_keyz(w, "next_cursor");
+        if (next)
+            jw_strz(w, next);
+        else
+            jw_null(w);
     }
-    buf *b = new_body(r);
+    jw_obj_end(w);
+}
+
+/* Run a parsed list query and answer it in the app's paging shape. */
+static void send_list(rq *r, const app_model *m, listq *lq)
+{
+    buf *rows = new_body(r);
     jw w;
-    jw_init(&w, b);
-    rd_err e = store_list(r->conn, m, &q, r->a, &w);
+    jw_init(&w, rows);
+    store_page pg;
+    rd_err e = store_list(r->conn, m, &lq->q, r->a, &w, &pg);
     if (e != RD_OK || !jw_ok(&w)) {
         problem_send(r, e != RD_OK ? e : RD_INTERNAL, NULL, NULL);
         return;
     }
+    const char *next = lq->q.keyset && pg.more ? cursor_text(r->a, pg.next_after) : NULL;
+    if (!lq->page && !lq->envelope) {
+        set_header_ll(r, "x-pagination-limit", lq->q.limit);
+        set_header_ll(r, "x-pagination-offset", lq->q.offset);
+        set_header_ll(r, "x-pagination-returned", pg.returned);
+        set_header_ll(r, "x-pagination-total", pg.total);
+        if (next)
+            rq_header(r, "x-pagination-next-cursor", next);
+        send_json(r, 200, "OK", rows);
+        return;
+    }
+    buf *b = new_body(r);
+    jw_init(&w, b);
+    jw_obj_begin(&w);
+    jw_keyz(&w, "data");
+    jw_raw(&w, rows->data, rows->len);
+    if (lq->page) { /* Kitsu's page shape */
+        jw_keyz(&w, "total");
+        jw_int(&w, pg.total);
+        jw_keyz(&w, "nb_pages");
+        jw_int(&w, (pg.total + lq->q.limit - 1) / lq->q.limit);
+        jw_keyz(&w, "limit");
+        jw_int(&w, lq->q.limit);
+        jw_keyz(&w, "offset");
+        jw_int(&w, lq->q.offset);
+        jw_keyz(&w, "page");
+        jw_int(&w, lq->page);
+    } else {
+        jw_keyz(&w, "pagination");
+        pagination_obj(&w, lq, &pg, next);
+    }
+    jw_obj_end(&w);
     send_json(r, 200, "OK", b);
+}
+
+/* Parse the query string on top of lq (which may hold terms already). */
+static bool parse_list(rq *r, const app_model *m, listq *lq)
+{
+    qparam params[RD_MAX_QUERY_PARAMS];
+    const char *bad = NULL;
+    int np = r->query ? query_parse(r->query, r->query_len, r->a, params, RD_MAX_QUERY_PARAMS, &bad) : 0;
+    if (np < 0 ||
+        listq_parse(r->app, m, r->version, params, (size_t)np, not_list_params, r->a, lq, &bad) != RD_OK) {
+        problem_send(r, RD_BAD_REQUEST, bad, NULL);
+        return false;
+    }
+    return true;
+}
+
+static void h_list(rq *r, const app_model *m, const char *unused)
+{
+    listq lq = {0};
+    if (parse_list(r, m, &lq))
+        send_list(r, m, &lq);
+}
+
+/* GET {route}/filter/{id}: a stored filter's list. */
+static void h_filter_get(rq *r, const app_model *m, const char *id)
+{
+    const char *json = NULL;
+    rd_err e = store_filter_get(r->conn, m, id, NULL, r->a, &json);
+    if (e != RD_OK) {
+        problem_send(r, e, e == RD_NOT_FOUND ? "no such stored filter (it may have expired)" : NULL, NULL);
+        return;
+    }
+    const char *msg = NULL;
+    json_t *obj = jin_parse(json, strlen(json), r->a, &msg);
+    listq lq = {0};
+    verrs errs = {0};
+    e = obj ? listq_from_json(r->app, m, r->version, obj, r->a, &lq, &errs) : RD_INTERNAL;
+    json_decref(obj);
+    if (e != RD_OK) {
+        /* the model changed under a stored filter */
+        problem_send(r, RD_CONFLICT, "this stored filter no longer fits the model; create it again", NULL);
+        return;
+    }
+    if (parse_list(r, m, &lq))
+        send_list(r, m, &lq);
 }
 
 /* ---- writes ---------------------------------------------------------- */
@@ -233,6 +274,19 @@ static void written(rq *r, store_write *w)
     case STORE_DELETE:
         rq_respond(r, 204, "No Content", NULL, NULL);
         break;
+    case STORE_FILTER_SAVE: {
+        rq_header(r, "location",
+                  arena_printf(r->a, "%s/%s/filter/%s", r->app->base_path, w->model->route, w->new_id));
+        buf *b = new_body(r);
+        jw jwr;
+        jw_init(&jwr, b);
+        jw_obj_begin(&jwr);
+        jw_keyz(&jwr, "id");
+        jw_strz(&jwr, w->new_id);
+        jw_obj_end(&jwr);
+        send_json(r, 201, "Created", b);
+        break;
+    }
     default:
         send_json(r, 200, "OK", &w->body);
         break;
@@ -247,29 +301,92 @@ static void submit(rq *r, store_write *w)
         problem_send(r, e, "the server is busy; retry shortly", NULL);
 }
 
-static void h_write(rq *r, const app_model *m, const char *id, store_op op, val_mode mode)
+/* Body keys naming fields that do not exist in the requested version. */
+static void hidden_fields(rq *r, const app_model *m, const json_t *body, verrs *errs)
+{
+    if (!json_is_object(body))
+        return;
+    for (size_t i = 0; i < m->n_fields; i++) {
+        const app_field *f = &m->fields[i];
+        if (!listq_visible(f, r->version) && json_object_get(body, f->json_name))
+            verrs_add(errs, r->a, f->json_name,
+                      arena_printf(r->a, "The field '%s' is not part of %s in API version %d.", f->json_name,
+                                   m->name, r->version));
+    }
+}
+
+/* The body as JSON, or NULL after answering 415/400. */
+static json_t *read_body(rq *r)
 {
     if (!json_media_type(r->content_type, r->content_type_len)) {
         problem_send(r, RD_MEDIA_TYPE, "the request body must be JSON (Content-Type: application/json)", NULL);
-        return;
+        return NULL;
     }
     const char *msg = NULL;
     json_t *body = jin_parse(r->body ? r->body : "", r->body_len, r->a, &msg);
-    if (!body) {
+    if (!body)
         problem_send(r, RD_BAD_JSON, msg, NULL);
+    return body;
+}
+
+/* via/parent: for a create under a parent, the reference field and the
+ * parent's id from the path. */
+static void h_write_in(rq *r, const app_model *m, const char *id, store_op op, val_mode mode,
+                       const app_field *via, const char *parent)
+{
+    json_t *body = read_body(r);
+    if (!body)
         return;
-    }
     store_write *w = arena_zalloc(r->a, sizeof *w);
     verrs errs = {0};
+    if (via && json_is_object(body)) {
+        json_t *given = json_object_get(body, via->json_name);
+        if (given && !(json_is_string(given) && strcasecmp(json_string_value(given), parent) == 0))
+            verrs_add(&errs, r->a, via->error_name,
+                      arena_printf(r->a, "The %s field must match the %s in the path.", via->error_name,
+                                   via->ref->name));
+        json_object_set_new(body, via->json_name, json_string(parent));
+    }
     rd_err e = val_body(r->app, m, body, mode, r->a, &w->vals, &errs);
+    hidden_fields(r, m, body, &errs);
     json_decref(body);
-    if (e != RD_OK) {
-        problem_send(r, e, NULL, &errs);
+    if (e != RD_OK || errs.n) {
+        problem_send(r, RD_VALIDATION, NULL, &errs);
         return;
     }
     w->op = op;
     w->model = m;
     w->id = id;
+    submit(r, w);
+}
+
+static void h_write(rq *r, const app_model *m, const char *id, store_op op, val_mode mode)
+{
+    h_write_in(r, m, id, op, mode, NULL, NULL);
+}
+
+/* POST {route}/filter: store a filter. */
+static void h_filter_save(rq *r, const app_model *m, const char *unused)
+{
+    json_t *body = read_body(r);
+    if (!body)
+        return;
+    listq lq = {0};
+    verrs errs = {0};
+    rd_err e = listq_from_json(r->app, m, r->version, body, r->a, &lq, &errs);
+    if (e != RD_OK) {
+        json_decref(body);
+        problem_send(r, e, NULL, &errs);
+        return;
+    }
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    store_write *w = arena_zalloc(r->a, sizeof *w);
+    w->op = STORE_FILTER_SAVE;
+    w->model = m;
+    w->filter_json = arena_strdup(r->a, text ? text : "{}");
+    free(text);
+    w->ttl = r->app->stored_filter_ttl > 0 ? r->app->stored_filter_ttl : 86400;
     submit(r, w);
 }
 
@@ -297,7 +414,191 @@ static void h_delete(rq *r, const app_model *m, const char *id)
     submit(r, w);
 }
 
+/* ---- nested collections ------------------------------------------ */
+
+/* GET {parent route}/{pid}/{route}: the children of one parent. */
+static void h_nested_list(rq *r, const app_model *m, const app_field *via, const char *pid)
+{
+    sqlval *v = arena_alloc(r->a, sizeof *v);
+    *v = (sqlval){.kind = SV_TEXT, .s = pid, .n = strlen(pid)};
+    fterm *t = arena_alloc(r->a, sizeof *t);
+    *t = (fterm){.field = via, .op = FOP_EQ, .vals = v, .n = 1};
+    listq lq = {.q = {.terms = t, .n_terms = 1}};
+    if (parse_list(r, m, &lq))
+        send_list(r, m, &lq);
+}
+
+static void h_nested_create(rq *r, const app_model *m, const app_field *via, const char *pid)
+{
+    h_write_in(r, m, NULL, STORE_CREATE, VAL_CREATE, via, pid);
+}
+
+/* ---- versions -------------------------------------------------------- */
+
+static bool version_known(const app *ap, long long v)
+{
+    if (ap->n_versions == 0)
+        return v == 1; /* an app that declares no versions is version 1 */
+    for (size_t i = 0; i < ap->n_versions; i++)
+        if (ap->versions[i] == v)
+            return true;
+    return false;
+}
+
+/* One media range of Accept: acceptable to us, and the version it names. */
+static bool accept_range(const app *ap, const char *s, size_t n, long long *version)
+{
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    const char *ver = memmem(s, n, "api-version=", 12);
+    if (ver) {
+        const char *d = ver + 12;
+        size_t dl = 0;
+        while (d + dl < s + n && d[dl] >= '0' && d[dl] <= '9')
+            dl++;
+        if (!query_int(d, dl, 0, 1 << 20, version))
+            *version = -1;
+    }
+    size_t tl = 0;
+    while (tl < n && s[tl] != ';' && s[tl] != ' ' && s[tl] != '+')
+        tl++;
+    char vnd[RD_MAX_NAME + 32];
+    int vl = snprintf(vnd, sizeof vnd, "application/vnd.%s.api", ap->vendor ? ap->vendor : ap->name);
+    static const char *const ok[] = {"*/*", "application/*", "application/json", "application/problem"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (tl == strlen(ok[i]) && strncasecmp(s, ok[i], tl) == 0)
+            return true;
+    return vl > 0 && tl == (size_t)vl && strncasecmp(s, vnd, tl) == 0;
+}
+
+/* Set r->version from Accept, X-Api-Version or ?api-version (they must
+ * agree); the latest when none is given. */
+static rd_err negotiate(rq *r, const char **detail)
+{
+    const app *ap = r->app;
+    long long want = 0;
+    const char *where = NULL;
+    if (r->accept) {
+        bool acceptable = false;
+        const char *p = r->accept, *end = r->accept + r->accept_len;
+        while (p < end) {
+            const char *comma = memchr(p, ',', (size_t)(end - p));
+            size_t n = comma ? (size_t)(comma - p) : (size_t)(end - p);
+            long long v = 0;
+            if (accept_range(ap, p, n, &v)) {
+                acceptable = true;
+                if (v) {
+                    want = v;
+                    where = "the Accept header";
+                }
+            }
+            p += n + 1;
+        }
+        if (!acceptable) {
+            *detail = arena_printf(r->a, "this API answers application/json or application/vnd.%s.api+json",
+                                   ap->vendor ? ap->vendor : ap->name);
+            return RD_NOT_ACCEPTABLE;
+        }
+    }
+    long long v;
+    if (r->api_version_hdr) {
+        if (!query_int(r->api_version_hdr, r->api_version_hdr_len, 1, 1 << 20, &v) || (want && v != want)) {
+            *detail = "header X-Api-Version must be a version number that agrees with the other version selectors";
+            return RD_BAD_REQUEST;
+        }
+        want = v;
+        where = "header X-Api-Version";
+    }
+    if (r->query) {
+        qparam params[RD_MAX_QUERY_PARAMS];
+        const char *bad = NULL;
+        int np = query_parse(r->query, r->query_len, r->a, params, RD_MAX_QUERY_PARAMS, &bad);
+        for (int i = 0; i < np; i++) {
+            if (strcmp(params[i].name, "api-version") != 0)
+                continue;
+            if (!query_int(params[i].value, params[i].value_len, 1, 1 << 20, &v) || (want && v != want)) {
+                *detail = "query parameter 'api-version' must be a version number that agrees with the other "
+                          "version selectors";
+                return RD_BAD_REQUEST;
+            }
+            want = v;
+            where = "query parameter 'api-version'";
+        }
+    }
+    if (want < 0 || (want && !version_known(ap, want))) {
+        buf b;
+        buf_init(&b, r->a, 4096);
+        for (size_t i = 0; i < ap->n_versions; i++)
+            buf_printf(&b, "%s%d", i ? ", " : "", ap->versions[i]);
+        if (!ap->n_versions)
+            buf_puts(&b, "1");
+        *detail = arena_printf(r->a, "%s asks for an API version this server does not have (it has: %s)",
+                               where ? where : "the request", buf_cstr(&b));
+        return RD_BAD_REQUEST;
+    }
+    r->version = want ? (int)want : ap->n_versions ? ap->versions[ap->n_versions - 1] : 1;
+    return RD_OK;
+}
+
+static bool model_visible(const app_model *m, int v)
+{
+    return (m->since == 0 || v >= m->since) && (m->until == 0 || v < m->until);
+}
+
+static const app_model *find_model(const app *ap, const char *seg, size_t n, int v)
+{
+    const app_model *m = app_model_by_route(ap, seg, n);
+    return m && model_visible(m, v) ? m : NULL;
+}
+
 /* ---- routing --------------------------------------------------------- */
+
+typedef enum target { T_COLLECTION, T_ITEM, T_FILTERS, T_FILTER, T_NESTED, T__COUNT } target;
+
+/* The route table: what each method does on each kind of path. */
+typedef void (*handler_fn)(rq *r, const app_model *m, const char *id);
+static const handler_fn routes[T__COUNT][M_OTHER] = {
+    [T_COLLECTION] = {[M_GET] = h_list, [M_HEAD] = h_list, [M_POST] = h_create},
+    [T_ITEM] = {[M_GET] = h_get, [M_HEAD] = h_get, [M_PUT] = h_replace, [M_PATCH] = h_patch,
+                [M_DELETE] = h_delete},
+    [T_FILTERS] = {[M_POST] = h_filter_save},
+    [T_FILTER] = {[M_GET] = h_filter_get, [M_HEAD] = h_filter_get},
+};
+typedef void (*nested_fn)(rq *r, const app_model *m, const app_field *via, const char *pid);
+static const nested_fn nested_routes[M_OTHER] = {
+    [M_GET] = h_nested_list, [M_HEAD] = h_nested_list, [M_POST] = h_nested_create};
+static const char *const allow[T__COUNT] = {
+    [T_COLLECTION] = "GET, HEAD, POST",
+    [T_ITEM] = "GET, HEAD, PUT, PATCH, DELETE",
+    [T_FILTERS] = "POST",
+    [T_FILTER] = "GET, HEAD",
+    [T_NESTED] = "GET, HEAD, POST",
+};
+
+/* Split "a/b/c" (no leading slash) into at most cap segments. */
+static size_t segments(const char *p, size_t n, const char **seg, size_t *len, size_t cap)
+{
+    size_t k = 0;
+    while (n && k <= cap) {
+        const char *slash = memchr(p, '/', n);
+        size_t l = slash ? (size_t)(slash - p) : n;
+        if (k == cap)
+            return cap + 1; /* too many */
+        seg[k] = p;
+        len[k++] = l;
+        if (!slash)
+            break;
+        p = slash + 1;
+        n -= l + 1;
+    }
+    return k;
+}
+
+static void method_not_allowed(rq *r, target t)
+{
+    rq_header(r, "allow", allow[t]);
+    problem_send(r, RD_METHOD, NULL, NULL);
+}
 
 void api_handle(rq *r)
 {
@@ -309,6 +610,12 @@ void api_handle(rq *r)
         h_health(r);
         return;
     }
+    const char *detail = NULL;
+    rd_err e = negotiate(r, &detail);
+    if (e != RD_OK) {
+        problem_send(r, e, detail, NULL);
+        return;
+    }
     size_t bl = strlen(ap->base_path);
     if (n <= bl + 1 || memcmp(p, ap->base_path, bl) != 0 || p[bl] != '/') {
         problem_send(r, RD_NO_ROUTE, "no such route", NULL);
@@ -318,33 +625,52 @@ void api_handle(rq *r)
     n -= bl + 1;
     if (n && p[n - 1] == '/') /* one trailing slash is tolerated */
         n--;
-    const char *slash = memchr(p, '/', n);
-    size_t seg = slash ? (size_t)(slash - p) : n;
-    const app_model *m = app_model_by_route(ap, p, seg);
+    const char *seg[3];
+    size_t len[3];
+    size_t k = segments(p, n, seg, len, 3);
+    const app_model *m = k >= 1 && k <= 3 ? find_model(ap, seg[0], len[0], r->version) : NULL;
     if (!m) {
         problem_send(r, RD_NO_ROUTE, "no such route", NULL);
         return;
     }
-    target t = T_COLLECTION;
-    const char *id = NULL;
-    if (slash) {
-        const char *rest = slash + 1;
-        size_t rn = n - seg - 1;
-        if (memchr(rest, '/', rn)) {
+    bool is_filter = k >= 2 && len[1] == 6 && memcmp(seg[1], "filter", 6) == 0;
+    if (k == 3 && !is_filter) {
+        /* {parent route}/{pid}/{child route} */
+        const app_model *child = find_model(ap, seg[2], len[2], r->version);
+        const app_field *via = NULL;
+        for (size_t i = 0; child && i < child->n_nested && !via; i++)
+            if (child->nested_under[i] == m)
+                via = child->nested_via[i];
+        if (!via) {
             problem_send(r, RD_NO_ROUTE, "no such route", NULL);
             return;
         }
-        t = T_ITEM;
-        id = canonical_id(r, rest, rn);
-    }
-    handler_fn fn = r->method < M_OTHER ? routes[t][r->method] : NULL;
-    if (!fn) {
-        rq_header(r, "allow", allow[t]);
-        problem_send(r, RD_METHOD, NULL, NULL);
+        nested_fn fn = r->method < M_OTHER ? nested_routes[r->method] : NULL;
+        if (!fn) {
+            method_not_allowed(r, T_NESTED);
+            return;
+        }
+        const char *pid = canonical_id(r, seg[1], len[1]);
+        if (!pid || store_exists(r->conn, m, pid, r->a) != RD_OK) {
+            problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "no %s with that id", m->name), NULL);
+            return;
+        }
+        fn(r, child, via, pid);
         return;
     }
-    if (t == T_ITEM && !id) {
-        problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "no %s with that id", m->name), NULL);
+    target t = k == 1 ? T_COLLECTION : is_filter ? (k == 2 ? T_FILTERS : T_FILTER) : T_ITEM;
+    const char *id = NULL;
+    if (t == T_ITEM || t == T_FILTER)
+        id = canonical_id(r, seg[k - 1], len[k - 1]);
+    handler_fn fn = r->method < M_OTHER ? routes[t][r->method] : NULL;
+    if (!fn) {
+        method_not_allowed(r, t);
+        return;
+    }
+    if ((t == T_ITEM || t == T_FILTER) && !id) {
+        problem_send(r, RD_NOT_FOUND,
+                     t == T_FILTER ? "no such stored filter" : arena_printf(r->a, "no %s with that id", m->name),
+                     NULL);
         return;
     }
     fn(r, m, id);

@@ -51,6 +51,13 @@ typedef enum err_style {
 
 typedef struct app_model app_model;
 
+/* How lists page (docs/query.md). */
+typedef enum paging_style {
+    PG_OFFSET, /* limit/offset, metadata in X-Pagination-* or the envelope */
+    PG_PAGE,   /* also page=N (1-based) with {data,total,nb_pages,...}: Kitsu */
+    PG__COUNT
+} paging_style;
+
 typedef struct app_field {
     const char *name;       /* snake_case; the column name */
     const char *json_name;  /* key in payloads (payload key case applied, or `json_name:`) */
@@ -71,6 +78,8 @@ typedef struct app_field {
     const char *ref_name;  /* FT_REF / FT_REF_LIST: target model name */
     const app_model *ref;  /* resolved target */
     const char *link_table; /* FT_REF_LIST: "<model>__<field>" */
+    bool expensive;         /* left out of lists unless include_<json_name>=true */
+    int since, until;       /* API versions: exists from `since` (0 = always), gone from `until` (0 = never) */
 } app_field;
 
 typedef struct app_index {
@@ -88,6 +97,12 @@ struct app_model {
     size_t n_fields;
     const app_index *indexes;
     size_t n_indexes;
+    /* nested_under: GET/POST {parent route}/{id}/{route} through the ref
+     * field nested_via[i] (a FT_REF field of this model to nested_under[i]). */
+    const app_model *const *nested_under;
+    const app_field *const *nested_via;
+    size_t n_nested;
+    int since, until; /* API versions, as for fields */
     unsigned line;
 };
 
@@ -102,6 +117,15 @@ typedef struct app {
     date_style dates;
     err_style errors;
     size_t max_body; /* bytes */
+    /* lists (docs/query.md); 0 means the built-in default */
+    long long default_limit;
+    long long max_limit;
+    paging_style paging;
+    long long stored_filter_ttl; /* seconds */
+    /* versions, ascending; the last is the default. Never empty once loaded. */
+    const int *versions;
+    size_t n_versions;
+    const char *vendor; /* for application/vnd.<vendor>.api+json; defaults to name */
     const app_model *models;
     size_t n_models;
     void *priv; /* private: the arena */

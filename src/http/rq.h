@@ -31,6 +31,11 @@ typedef struct rq {
     size_t body_len;
     const char *content_type; /* NULL when absent */
     size_t content_type_len;
+    const char *accept; /* NULL when absent */
+    size_t accept_len;
+    const char *api_version_hdr; /* X-Api-Version, NULL when absent */
+    size_t api_version_hdr_len;
+    int version; /* API version served; set by the API layer, echoed in X-Api-Version */
     arena *a;
     const app *app;
     store *store;

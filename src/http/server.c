@@ -110,6 +110,12 @@ void rq_respond(rq *r, int status, const char *reason, const char *ctype, const 
     req->res.reason = reason;
     if (ctype)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
+    if (r->version > 0) {
+        char v[16];
+        int vl = snprintf(v, sizeof v, "%d", r->version);
+        h2o_iovec_t vs = h2o_strdup(&req->pool, v, (size_t)vl);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-api-version"), 0, NULL, vs.base, vs.len);
+    }
     h2o_iovec_t iov = h2o_iovec_init(body ? body->data : NULL, body ? body->len : 0);
     req->res.content_length = iov.len;
     if (log_threshold >= LOG_INFO) {
@@ -213,6 +219,16 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (i >= 0) {
         r->content_type = req->headers.entries[i].value.base;
         r->content_type_len = req->headers.entries[i].value.len;
+    }
+    i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT, -1);
+    if (i >= 0) {
+        r->accept = req->headers.entries[i].value.base;
+        r->accept_len = req->headers.entries[i].value.len;
+    }
+    i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-api-version"), -1);
+    if (i >= 0) {
+        r->api_version_hdr = req->headers.entries[i].value.base;
+        r->api_version_hdr_len = req->headers.entries[i].value.len;
     }
     if (header_bytes(req) > RD_MAX_HEADER_BYTES) {
         req->http1_is_persistent = 0;

@@ -248,6 +248,31 @@ static bool sync_indexes(sqlite3 *db, const app_model *m, buf *sql, buf *err)
     return ok;
 }
 
+/* The row counter behind unfiltered list totals: seeded once from the
+ * table, then kept by triggers inside every insert's and delete's own
+ * transaction. Model names are [a-z0-9_], safe in a literal. */
+static bool counter(sqlite3 *db, const app_model *m, buf *sql)
+{
+    buf_reset(sql);
+    buf_printf(sql,
+               "INSERT INTO _restd_counts (model, n) SELECT '%s', count(*) FROM \"%s\""
+               " WHERE NOT EXISTS (SELECT 1 FROM _restd_counts WHERE model = '%s')",
+               m->name, m->name, m->name);
+    if (store__exec(db, buf_cstr(sql)) != SQLITE_OK)
+        return false;
+    static const char *const ev[2][2] = {{"ins", "INSERT"}, {"del", "DELETE"}};
+    for (int i = 0; i < 2; i++) {
+        buf_reset(sql);
+        buf_printf(sql,
+                   "CREATE TRIGGER IF NOT EXISTS \"_restd_count_%s_%s\" AFTER %s ON \"%s\""
+                   " BEGIN UPDATE _restd_counts SET n = n %c 1 WHERE model = '%s'; END",
+                   ev[i][0], m->name, ev[i][1], m->name, i ? '-' : '+', m->name);
+        if (store__exec(db, buf_cstr(sql)) != SQLITE_OK)
+            return false;
+    }
+    return true;
+}
+
 char *store__migrate(sqlite3 *db, const app *ap)
 {
     buf msg, sql;
@@ -257,6 +282,13 @@ char *store__migrate(sqlite3 *db, const app *ap)
     ok = ok && store__exec(db, "CREATE TABLE IF NOT EXISTS _restd_fields ("
                                "model TEXT NOT NULL, field TEXT NOT NULL, type TEXT NOT NULL,"
                                " target TEXT, PRIMARY KEY (model, field)) STRICT") == SQLITE_OK;
+    ok = ok && store__exec(db, "CREATE TABLE IF NOT EXISTS _restd_counts ("
+                               "model TEXT PRIMARY KEY NOT NULL, n INTEGER NOT NULL) STRICT") == SQLITE_OK;
+    ok = ok && store__exec(db, "CREATE TABLE IF NOT EXISTS _restd_filters ("
+                               "id TEXT PRIMARY KEY NOT NULL, model TEXT NOT NULL, owner TEXT,"
+                               " body TEXT NOT NULL, expires_at TEXT NOT NULL) STRICT") == SQLITE_OK;
+    ok = ok && store__exec(db, "CREATE INDEX IF NOT EXISTS _restd_filters_exp ON _restd_filters(expires_at)") ==
+                   SQLITE_OK;
     if (ok)
         find_losses(db, ap, &msg);
     if (ok && msg.len) {
@@ -285,6 +317,8 @@ char *store__migrate(sqlite3 *db, const app *ap)
         }
         if (ok)
             ok = sync_indexes(db, m, &sql, &msg);
+        if (ok)
+            ok = counter(db, m, &sql);
     }
     if (ok)
         ok = store__exec(db, "COMMIT") == SQLITE_OK;

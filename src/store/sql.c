@@ -159,19 +159,96 @@ const char *store__sql_get(arena *a, const app_model *m)
                         store__sql_select_cols(a, m), m->name);
 }
 
+/* SQL after the column for each operator. List operators get their
+ * "(?, ?, ...)" appended. */
+static const char *const op_sql[FOP__COUNT] = {
+    [FOP_EQ] = " = ?",        [FOP_NE] = " <> ?",      [FOP_LT] = " < ?",
+    [FOP_LE] = " <= ?",       [FOP_GT] = " > ?",       [FOP_GE] = " >= ?",
+    [FOP_IN] = " IN ",        [FOP_NIN] = " NOT IN ",  [FOP_LIKE] = " GLOB ?",
+    [FOP_ILIKE] = " LIKE ? ESCAPE '\\'",              [FOP_NLIKE] = " NOT GLOB ?",
+};
+
+static void placeholders(buf *b, size_t n)
+{
+    buf_putc(b, '(');
+    for (size_t i = 0; i < n; i++)
+        buf_puts(b, i ? ", ?" : "?");
+    buf_putc(b, ')');
+}
+
+/* WHERE for the terms (and the keyset position). Parameters are plain `?`,
+ * bound in order by store__bind_where. */
+static void where(buf *b, const store_query *q)
+{
+    for (size_t i = 0; i < q->n_terms; i++) {
+        const fterm *t = &q->terms[i];
+        buf_puts(b, i ? " AND " : " WHERE ");
+        if (t->field->type == FT_REF_LIST) {
+            /* membership through the link table */
+            if (t->op == FOP_NULL)
+                buf_printf(b, "%sEXISTS (SELECT 1 FROM \"%s\" l WHERE l.\"owner\" = t.\"id\")",
+                           t->vals[0].i ? "NOT " : "", t->field->link_table);
+            else {
+                buf_printf(b, "EXISTS (SELECT 1 FROM \"%s\" l WHERE l.\"owner\" = t.\"id\" AND l.\"target\" IN ",
+                           t->field->link_table);
+                placeholders(b, t->n);
+                buf_putc(b, ')');
+            }
+            continue;
+        }
+        char col[RD_MAX_NAME + 8];
+        snprintf(col, sizeof col, "t.\"%s\"", t->field->name);
+        if (t->op == FOP_NULL) {
+            buf_printf(b, "%s IS %sNULL", col, t->vals[0].i ? "" : "NOT ");
+            continue;
+        }
+        buf_puts(b, col);
+        buf_puts(b, op_sql[t->op]);
+        if (t->op == FOP_IN || t->op == FOP_NIN)
+            placeholders(b, t->n);
+    }
+    if (q->keyset)
+        buf_puts(b, q->n_terms ? " AND t.rowid > ?" : " WHERE t.rowid > ?");
+}
+
+int store__bind_where(sqlite3_stmt *st, const store_query *q)
+{
+    int idx = 1;
+    for (size_t i = 0; i < q->n_terms; i++) {
+        const fterm *t = &q->terms[i];
+        if (t->op == FOP_NULL)
+            continue;
+        for (size_t k = 0; k < t->n; k++)
+            sqlval_bind(st, idx++, &t->vals[k]);
+    }
+    if (q->keyset)
+        sqlite3_bind_int64(st, idx++, q->after);
+    return idx;
+}
+
 const char *store__sql_list(arena *a, const app_model *m, const store_query *q)
 {
     buf b;
     buf_init(&b, a, 1 << 20);
-    buf_printf(&b, "SELECT %s FROM \"%s\" AS t", store__sql_select_cols(a, m), m->name);
-    for (size_t i = 0; i < q->n_filters; i++) {
-        const app_field *f = q->filters[i].field;
-        buf_printf(&b, "%s t.\"%s\" %s ?%zu", i ? " AND" : " WHERE", f ? f->name : "id",
-                   q->filters[i].val.kind == SV_NULL ? "IS" : "=", i + 1);
-    }
-    /* rowid order is creation order, and an index on the filter column
-     * already holds rowids in order, so the page needs no sort. */
-    buf_printf(&b, " ORDER BY t.rowid LIMIT ?%zu OFFSET ?%zu", q->n_filters + 1, q->n_filters + 2);
+    buf_printf(&b, "SELECT %s, t.rowid FROM \"%s\" AS t", store__sql_select_cols(a, m), m->name);
+    where(&b, q);
+    /* rowid order is creation order, and an index on a filter column
+     * already holds rowids in order, so a default page needs no sort. */
+    buf_puts(&b, " ORDER BY ");
+    for (size_t i = 0; i < q->n_sort; i++)
+        buf_printf(&b, "t.\"%s\"%s, ", q->sort[i].field->name, q->sort[i].desc ? " DESC" : "");
+    buf_puts(&b, "t.rowid LIMIT ? OFFSET ?");
+    return b.data;
+}
+
+const char *store__sql_count(arena *a, const app_model *m, const store_query *q)
+{
+    buf b;
+    buf_init(&b, a, 1 << 20);
+    store_query nq = *q;
+    nq.keyset = false; /* the total counts the whole filtered list */
+    buf_printf(&b, "SELECT count(*) FROM \"%s\" AS t", m->name);
+    where(&b, &nq);
     return b.data;
 }
 
@@ -233,7 +310,7 @@ static void emit_stamp(sqlite3_stmt *st, int col, date_style ds, jw *w)
         jw_null(w);
 }
 
-void store__emit_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, jw *w)
+void store__emit_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, const bool *omit, jw *w)
 {
     date_style ds = rf->ds;
     jw_obj_begin(w);
@@ -241,6 +318,8 @@ void store__emit_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, jw
     emit_text(st, 0, w);
     for (size_t i = 0; i < m->n_fields; i++) {
         const app_field *f = &m->fields[i];
+        if (omit && omit[i])
+            continue;
         jw_keyz(w, f->json_name);
         type_desc_of(f->type)->emit(f, st, (int)i + 1, ds, w);
     }

@@ -162,7 +162,7 @@ static rd_err get_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, c
     int rc = sqlite3_step(st);
     rd_err e = RD_OK;
     if (rc == SQLITE_ROW)
-        store__emit_row(st, m, rf, w);
+        store__emit_row(st, m, rf, NULL, w);
     else if (rc == SQLITE_DONE)
         e = RD_NOT_FOUND;
     else
@@ -178,25 +178,98 @@ rd_err store_get(store_conn *c, const app_model *m, const char *id, jw *w)
     return get_row(st, m, &c->s->fmt, id, w);
 }
 
-rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena *a, jw *w)
+static rd_err count_rows(store_conn *c, const app_model *m, const store_query *q, arena *a, long long *out)
 {
-    sqlite3_stmt *st = store__stmt(c->cache, store__sql_list(a, m, q));
-    if (!st)
-        return RD_INTERNAL;
-    int idx = 1;
-    for (size_t i = 0; i < q->n_filters; i++, idx++)
-        if (q->filters[i].val.kind != SV_NULL)
-            sqlval_bind(st, idx, &q->filters[i].val);
-    sqlite3_bind_int64(st, idx++, q->limit);
-    sqlite3_bind_int64(st, idx, q->offset);
+    sqlite3_stmt *st;
+    if (q->n_terms == 0) {
+        /* kept by triggers in the same transaction as every insert/delete */
+        st = store__stmt(c->cache, "SELECT n FROM _restd_counts WHERE model = ?1");
+        if (!st)
+            return RD_INTERNAL;
+        sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+    } else {
+        st = store__stmt(c->cache, store__sql_count(a, m, q));
+        if (!st)
+            return RD_INTERNAL;
+        store_query nq = *q;
+        nq.keyset = false;
+        store__bind_where(st, &nq);
+    }
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? RD_OK : RD_UNAVAILABLE;
+}
+
+rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena *a, jw *w,
+                  store_page *page)
+{
+    *page = (store_page){0};
+    /* One read transaction, so the total and the page agree. */
+    store__exec(c->db, "BEGIN");
+    rd_err e = q->count ? count_rows(c, m, q, a, &page->total) : RD_OK;
+    sqlite3_stmt *st = e == RD_OK ? store__stmt(c->cache, store__sql_list(a, m, q)) : NULL;
+    if (!st) {
+        store__exec(c->db, "COMMIT");
+        return e != RD_OK ? e : RD_INTERNAL;
+    }
+    int idx = store__bind_where(st, q);
+    /* keyset: one row more than the page tells whether another follows */
+    sqlite3_bind_int64(st, idx++, q->keyset ? q->limit + 1 : q->limit);
+    sqlite3_bind_int64(st, idx, q->keyset ? 0 : q->offset);
+    int col_rowid = (int)m->n_fields + 3;
     jw_arr_begin(w);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        store__emit_row(st, m, &c->s->fmt, w);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (page->returned == q->limit) {
+            page->more = true;
+            break;
+        }
+        store__emit_row(st, m, &c->s->fmt, q->omit, w);
+        page->next_after = sqlite3_column_int64(st, col_rowid);
+        page->returned++;
+    }
     jw_arr_end(w);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? RD_OK : RD_UNAVAILABLE;
+    store__exec(c->db, "COMMIT");
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? RD_OK : RD_UNAVAILABLE;
+}
+
+rd_err store_exists(store_conn *c, const app_model *m, const char *id, arena *a)
+{
+    sqlite3_stmt *st = store__stmt(c->cache, store__sql_exists(a, m));
+    if (!st)
+        return RD_INTERNAL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW ? RD_OK : rc == SQLITE_DONE ? RD_NOT_FOUND : RD_UNAVAILABLE;
+}
+
+rd_err store_filter_get(store_conn *c, const app_model *m, const char *id, const char *owner, arena *a,
+                        const char **json)
+{
+    sqlite3_stmt *st = store__stmt(c->cache, "SELECT body FROM _restd_filters WHERE id = ?1 AND model = ?2"
+                                             " AND owner IS ?3 AND expires_at > ?4");
+    if (!st)
+        return RD_INTERNAL;
+    char now[DT_DATETIME_LEN + 1];
+    dt_now(now);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+    if (owner)
+        sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    rd_err e = rc == SQLITE_ROW ? RD_OK : rc == SQLITE_DONE ? RD_NOT_FOUND : RD_UNAVAILABLE;
+    if (e == RD_OK)
+        *json = arena_strndup(a, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return e;
 }
 
 rd_err store_health(store *s)
@@ -427,6 +500,38 @@ static int bind_and_step(sqlite3_stmt *st, const char *id, const char *now, cons
     return rc;
 }
 
+/* A stored filter: expired ones are swept in the same transaction. */
+static bool save_filter(store *s, store_write *w, const char *now)
+{
+    char *nid = arena_alloc(w->a, 37);
+    new_uuid(nid);
+    w->new_id = nid;
+    char exp[DT_DATETIME_LEN + 1];
+    dt_add_seconds(now, w->ttl, exp);
+    sqlite3_stmt *st = store__stmt(s->wcache, "DELETE FROM _restd_filters WHERE expires_at <= ?1");
+    if (!st)
+        return w->err = RD_INTERNAL, false;
+    sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    st = store__stmt(s->wcache, "INSERT INTO _restd_filters (id, model, owner, body, expires_at)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!st || rc != SQLITE_DONE)
+        return w->err = RD_INTERNAL, false;
+    sqlite3_bind_text(st, 1, nid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, w->model->name, -1, SQLITE_STATIC);
+    if (w->owner)
+        sqlite3_bind_text(st, 3, w->owner, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, w->filter_json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, exp, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return sql_failed(s, w, rc), false;
+    return true;
+}
+
 /* One job inside the batch transaction. On failure w->err is set; the
  * caller rolls back to the job's savepoint. */
 static bool run_job(store *s, store_write *w)
@@ -450,6 +555,8 @@ static bool run_job(store *s, store_write *w)
             return w->err = RD_NOT_FOUND, false;
         return true;
     }
+    if (w->op == STORE_FILTER_SAVE)
+        return save_filter(s, w, now);
     if (w->op == STORE_CREATE) {
         char *nid = arena_alloc(w->a, 37);
         new_uuid(nid);

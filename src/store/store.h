@@ -43,26 +43,68 @@ void store_conn_close(store_conn *c);
 /* GET one row as JSON into w. RD_NOT_FOUND when absent. */
 rd_err store_get(store_conn *c, const app_model *m, const char *id, jw *w);
 
-/* One equality term of a list query. */
-typedef struct store_filter {
-    const app_field *field; /* NULL means the id */
-    sqlval val;
-} store_filter;
+/* Filter operators (docs/query.md); the SQL for each is in store/sql.c. */
+typedef enum fop {
+    FOP_EQ, FOP_NE, FOP_LT, FOP_LE, FOP_GT, FOP_GE, FOP_IN, FOP_NIN,
+    FOP_LIKE, FOP_ILIKE, FOP_NLIKE, FOP_NULL, FOP__COUNT
+} fop;
+
+/* One term: field op values. FOP_NULL has one SV_INT value (1: IS NULL,
+ * 0: IS NOT NULL). LIKE-family values are already SQL patterns. */
+typedef struct fterm {
+    const app_field *field; /* a model field, or a meta field (id, created_at, updated_at) */
+    fop op;
+    const sqlval *vals;
+    size_t n;
+} fterm;
+
+typedef struct sortkey {
+    const app_field *field;
+    bool desc;
+} sortkey;
 
 typedef struct store_query {
-    const store_filter *filters;
-    size_t n_filters;
+    const fterm *terms;
+    size_t n_terms;
+    const sortkey *sort; /* then creation order */
+    size_t n_sort;
     long long limit;
     long long offset;
+    bool keyset;      /* creation order from `after` (a rowid; 0 = start) */
+    long long after;
+    const bool *omit; /* per field of the model: leave it out; NULL = none */
+    bool count;       /* compute the total */
 } store_query;
 
-/* GET a list as a JSON array into w. */
-rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena *a, jw *w);
+typedef struct store_page {
+    long long total; /* when counted */
+    long long returned;
+    bool more;            /* keyset: another page follows */
+    long long next_after; /* keyset: cursor of the next page */
+} store_page;
+
+/* A list as a JSON array into w; paging facts into *page. */
+rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena *a, jw *w,
+                  store_page *page);
+
+/* Whether a row exists (read connection). */
+rd_err store_exists(store_conn *c, const app_model *m, const char *id, arena *a);
+
+/* A stored filter's JSON text for (model, id) if it has not expired and
+ * belongs to owner (NULL: no owner); RD_NOT_FOUND otherwise. */
+rd_err store_filter_get(store_conn *c, const app_model *m, const char *id, const char *owner, arena *a,
+                        const char **json);
 
 /* 200 when the database file can be opened and read now. */
 rd_err store_health(store *s);
 
-typedef enum store_op { STORE_CREATE, STORE_REPLACE, STORE_PATCH, STORE_DELETE } store_op;
+typedef enum store_op {
+    STORE_CREATE,
+    STORE_REPLACE,
+    STORE_PATCH,
+    STORE_DELETE,
+    STORE_FILTER_SAVE /* stored filter: filter_json for model, owner; expires after ttl */
+} store_op;
 
 /*
  * A write. The caller fills the inputs, store_submit queues it, and the
@@ -79,6 +121,9 @@ struct store_write {
     const app_model *model;
     const char *id; /* REPLACE/PATCH/DELETE */
     rowvals vals;   /* CREATE/REPLACE/PATCH */
+    const char *filter_json; /* FILTER_SAVE */
+    const char *owner;       /* FILTER_SAVE: NULL when anonymous */
+    long long ttl;           /* FILTER_SAVE: seconds */
     arena *a;       /* for the outputs */
     void (*done)(store_write *w);
     void *user;

@@ -24,6 +24,9 @@ sqlite3_stmt *store__stmt_pinned(stmt_cache *c, const char *sql);
 const char *store__sql_select_cols(arena *a, const app_model *m);
 const char *store__sql_get(arena *a, const app_model *m);
 const char *store__sql_list(arena *a, const app_model *m, const store_query *q);
+const char *store__sql_count(arena *a, const app_model *m, const store_query *q);
+/* Bind the values of store__sql_list/_count's WHERE; returns the next index. */
+int store__bind_where(sqlite3_stmt *st, const store_query *q);
 const char *store__sql_insert(arena *a, const app_model *m, const rowvals *v);
 const char *store__sql_update(arena *a, const app_model *m, const rowvals *v);
 const char *store__sql_delete(arena *a, const app_model *m);
@@ -37,7 +40,7 @@ typedef struct row_fmt {
 } row_fmt;
 
 /* Write one row (the columns of store__sql_select_cols) as a JSON object. */
-void store__emit_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, jw *w);
+void store__emit_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, const bool *omit, jw *w);
 
 /* Bring the schema in line with the app (schema.c). Returns NULL or a heap
  * message. Runs on the writer connection before the writer thread starts. */

@@ -253,12 +253,10 @@ size_t dt_format_datetime(const char *canon, size_t n, date_style ds, char *out)
     }
 }
 
-void dt_now(char *out)
+static void from_epoch(time_t sec, int us, char *out)
 {
-    struct timespec ts;
     struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&sec, &tm);
     dtv t = {
         .y = tm.tm_year + 1900,
         .mo = tm.tm_mon + 1,
@@ -266,7 +264,29 @@ void dt_now(char *out)
         .h = tm.tm_hour,
         .mi = tm.tm_min,
         .s = tm.tm_sec > 59 ? 59 : tm.tm_sec,
-        .us = (int)(ts.tv_nsec / 1000),
+        .us = us,
     };
     put_canon(out, &t);
+}
+
+void dt_now(char *out)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    from_epoch(ts.tv_sec, (int)(ts.tv_nsec / 1000), out);
+}
+
+bool dt_add_seconds(const char *canon, long long secs, char *out)
+{
+    dtv t;
+    if (strlen(canon) != DT_DATETIME_LEN || !iso_datetime(canon, DT_DATETIME_LEN, &t))
+        return false;
+    struct tm tm = {.tm_year = t.y - 1900, .tm_mon = t.mo - 1, .tm_mday = t.d,
+                    .tm_hour = t.h, .tm_min = t.mi, .tm_sec = t.s};
+    long long sec = (long long)timegm(&tm) + secs;
+    /* stay inside years 0001-9999 */
+    if (sec < -62135596800LL || sec > 253402300799LL)
+        return false;
+    from_epoch((time_t)sec, t.us, out);
+    return true;
 }

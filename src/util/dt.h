@@ -31,4 +31,8 @@ size_t dt_format_datetime(const char *canon, size_t n, date_style ds, char *out)
 /* The current time, canonical (microsecond resolution). */
 void dt_now(char *out);
 
+/* canonical datetime + secs -> canonical (out: DT_DATETIME_LEN + 1 bytes).
+ * False when canon is not canonical or the result leaves years 1-9999. */
+bool dt_add_seconds(const char *canon, long long secs, char *out);
+
 #endif

@@ -18,6 +18,7 @@
     X(NOT_FOUND,    404, RD_T9110 "15.5.5",                            "Not found")                      \
     X(NO_ROUTE,     404, RD_T9110 "15.5.5",                            "No such route")                  \
     X(METHOD,       405, RD_T9110 "15.5.6",                            "Method not allowed")             \
+    X(NOT_ACCEPTABLE, 406, RD_T9110 "15.5.7",                          "Not acceptable")                 \
     X(CONFLICT,     409, RD_T9110 "15.5.10",                           "Conflict")                       \
     X(TOO_LARGE,    413, RD_T9110 "15.5.14",                           "Request body too large")         \
     X(MEDIA_TYPE,   415, RD_T9110 "15.5.16",                           "Unsupported media type")         \
