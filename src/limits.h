@@ -41,6 +41,22 @@
 #define RD_MAX_NAME 63
 #define RD_MAX_YAML_DEPTH 16
 
+/* Problems listed for one app file: enough to work through, while a
+ * hostile file cannot build a huge report. */
+#define RD_MAX_APP_DIAGS 100
+
+/* Longest validation pattern: one line of an app file, and a bound on the
+ * work of the complexity estimate that runs before regcomp. */
+#define RD_MAX_PATTERN 1024
+
+/* Estimated size of a pattern once glibc's regcomp has unrolled its bounded
+ * repetitions (`a{1,32767}` takes half a minute to compile, nested counts
+ * multiply); a pattern over this budget never reaches regcomp. */
+#define RD_MAX_PATTERN_COST 20000
+
+/* Longest base_path or health_path of an app: a prefix, not a whole URL. */
+#define RD_MAX_URL_PATH 255
+
 /* Items in a list-of-references value in one request body. */
 #define RD_MAX_REF_LIST 10000
 

@@ -295,7 +295,8 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
     if (q->limit > max_limit)
         q->limit = max_limit;
     fterm *terms = arena_alloc(a, sizeof *terms * (RD_MAX_FILTER_TERMS + q->n_terms));
-    memcpy(terms, q->terms, sizeof *terms * q->n_terms);
+    if (q->n_terms)
+        memcpy(terms, q->terms, sizeof *terms * q->n_terms);
     q->terms = terms;
     bool *omit = NULL;
     bool has_offset = false, has_cursor = false, has_limit = false;
@@ -519,7 +520,8 @@ rd_err listq_from_json(const app *ap, const app_model *m, int version, const jso
     if (cap > RD_MAX_FILTER_TERMS * 4)
         cap = RD_MAX_FILTER_TERMS * 4;
     fterm *terms = arena_alloc(a, sizeof *terms * cap);
-    memcpy(terms, out->q.terms, sizeof *terms * out->q.n_terms);
+    if (out->q.n_terms)
+        memcpy(terms, out->q.terms, sizeof *terms * out->q.n_terms);
     size_t nt = out->q.n_terms;
     const char *key;
     json_t *v;

@@ -44,6 +44,12 @@ static const char *const err_names[] = {
 };
 _Static_assert(sizeof err_names / sizeof err_names[0] == ES__COUNT, "one name per err_style");
 
+static const char *const paging_names[] = {
+    [PG_OFFSET] = "offset",
+    [PG_PAGE] = "page",
+};
+_Static_assert(sizeof paging_names / sizeof paging_names[0] == PG__COUNT, "one name per paging_style");
+
 const char *app_type_name(field_type t)
 {
     return (unsigned)t < FT__COUNT ? type_names[t] : NULL;
@@ -129,7 +135,19 @@ static const app__key top_keys[] = {
 };
 _Static_assert(sizeof top_keys / sizeof top_keys[0] == TK__COUNT, "one row per key");
 
-enum { AK_NAME, AK_TITLE, AK_VERSION, AK_BASE_PATH, AK_HEALTH_PATH, AK_LIMITS, AK_CONVENTIONS, AK__COUNT };
+enum {
+    AK_NAME,
+    AK_TITLE,
+    AK_VERSION,
+    AK_BASE_PATH,
+    AK_HEALTH_PATH,
+    AK_LIMITS,
+    AK_CONVENTIONS,
+    AK_LISTS,
+    AK_VERSIONS,
+    AK_VENDOR,
+    AK__COUNT
+};
 static const app__key app_keys[] = {
     [AK_NAME] = {"name", .required = true},
     [AK_TITLE] = {"title"},
@@ -138,6 +156,9 @@ static const app__key app_keys[] = {
     [AK_HEALTH_PATH] = {"health_path"},
     [AK_LIMITS] = {"limits"},
     [AK_CONVENTIONS] = {"conventions"},
+    [AK_LISTS] = {"lists"},
+    [AK_VERSIONS] = {"versions"},
+    [AK_VENDOR] = {"vendor"},
 };
 _Static_assert(sizeof app_keys / sizeof app_keys[0] == AK__COUNT, "one row per key");
 
@@ -146,6 +167,20 @@ static const app__key limit_keys[] = {
     [LK_MAX_BODY] = {"max_body_bytes"},
 };
 _Static_assert(sizeof limit_keys / sizeof limit_keys[0] == LK__COUNT, "one row per key");
+
+/* app.lists: how lists page (docs/query.md). */
+enum { LSK_DEFAULT_LIMIT, LSK_MAX_LIMIT, LSK_PAGING, LSK_FILTER_TTL, LSK__COUNT };
+static const app__key list_keys[] = {
+    [LSK_DEFAULT_LIMIT] = {"default_limit"},
+    [LSK_MAX_LIMIT] = {"max_limit"},
+    [LSK_PAGING] = {"paging"},
+    [LSK_FILTER_TTL] = {"stored_filter_ttl"},
+};
+_Static_assert(sizeof list_keys / sizeof list_keys[0] == LSK__COUNT, "one row per key");
+
+/* How long a stored filter lives when lists.stored_filter_ttl is not set:
+ * a day, in seconds. */
+#define DEFAULT_FILTER_TTL 86400
 
 enum { CK_PAYLOAD, CK_ERROR_KEYS, CK_DATES, CK_ERRORS, CK__COUNT };
 static const app__key conv_keys[] = {
@@ -179,7 +214,7 @@ static void read_choice(app__ctx *c, const yaml_node_t *v, const char *what,
  * allowed), never "." or "..", no empty segment, no trailing slash. */
 static bool url_path_ok(const char *s, bool dots)
 {
-    if (s[0] != '/' || strlen(s) > APP_MAX_URL_PATH)
+    if (s[0] != '/' || strlen(s) > RD_MAX_URL_PATH)
         return false;
     const char *seg = s + 1;
     for (const char *p = s + 1;; p++) {
@@ -226,11 +261,115 @@ static void load_conventions(app__ctx *c, app *a, yaml_node_t *n)
     }
 }
 
+/* A vendor for application/vnd.<vendor>.api+json: [a-z][a-z0-9_.-]*. */
+static bool vendor_ok(const char *s)
+{
+    if (!(*s >= 'a' && *s <= 'z'))
+        return false;
+    size_t i = 1;
+    for (; s[i]; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+              s[i] == '.' || s[i] == '-'))
+            return false;
+    return i <= RD_MAX_NAME;
+}
+
+/* app.lists. default_limit is checked against max_limit only when max_limit
+ * could be read, so one bad value is reported once. */
+static void load_lists(app__ctx *c, app *a, yaml_node_t *n)
+{
+    app__kv lk[LSK__COUNT];
+    if (!app__map(c, n, NULL, "app.lists", list_keys, LSK__COUNT, lk))
+        return;
+    int64_t v;
+    bool max_ok = true;
+    if (lk[LSK_MAX_LIMIT].val) {
+        max_ok = app__int(c, lk[LSK_MAX_LIMIT].val, "max_limit", 1, APP_MAX_LIST_LIMIT, &v);
+        if (max_ok)
+            a->max_limit = v;
+    }
+    if (lk[LSK_DEFAULT_LIMIT].val) {
+        if (app__int(c, lk[LSK_DEFAULT_LIMIT].val, "default_limit", 1, APP_MAX_LIST_LIMIT, &v)) {
+            if (max_ok && v > a->max_limit)
+                app__err(c, lk[LSK_DEFAULT_LIMIT].val,
+                         "default_limit (%lld) is greater than max_limit (%lld%s)", (long long)v,
+                         a->max_limit, lk[LSK_MAX_LIMIT].val ? "" : ", the default");
+            else
+                a->default_limit = v;
+        }
+    } else if (a->default_limit > a->max_limit) {
+        a->default_limit = a->max_limit; /* the built-in default, capped */
+    }
+    if (lk[LSK_PAGING].val) {
+        int pg = a->paging;
+        read_choice(c, lk[LSK_PAGING].val, "paging", paging_names, PG__COUNT, &pg);
+        a->paging = (paging_style)pg;
+    }
+    if (lk[LSK_FILTER_TTL].val &&
+        app__int(c, lk[LSK_FILTER_TTL].val, "stored_filter_ttl", 1, APP_MAX_FILTER_TTL, &v))
+        a->stored_filter_ttl = v;
+}
+
+/* app.versions: distinct positive integers in ascending order. The list is
+ * kept only when every item is good; otherwise c->versions_bad tells the
+ * models not to check since/until against it. Only the first item out of
+ * order is reported: [3, 1, 2] is one mistake. */
+static void load_versions(app__ctx *c, app *a, yaml_node_t *n)
+{
+    c->versions_bad = true;
+    if (!app__want(c, n, YAML_SEQUENCE_NODE, "versions"))
+        return;
+    size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count == 0) {
+        app__err(c, n, "versions: at least one version is needed");
+        return;
+    }
+    if (count > APP_MAX_VERSIONS) {
+        app__err(c, n, "versions: too many (%zu; at most %d)", count, APP_MAX_VERSIONS);
+        return;
+    }
+    int *vs = arena_alloc(c->a, count * sizeof *vs);
+    size_t k = 0;
+    bool ok = true, order_told = false;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        yaml_node_t *item = app__node(c, *it);
+        int64_t v;
+        if (!app__int(c, item, "each of versions", 1, APP_MAX_VERSION, &v)) {
+            ok = false;
+            continue;
+        }
+        size_t j = 0;
+        while (j < k && vs[j] != v)
+            j++;
+        if (j < k) {
+            app__err(c, item, "versions: %lld is listed twice", (long long)v);
+            ok = false;
+            continue;
+        }
+        if (k && v < vs[k - 1]) {
+            if (!order_told)
+                app__err(c, item, "versions must be in ascending order (%lld comes after %d)",
+                         (long long)v, vs[k - 1]);
+            order_told = true;
+            ok = false;
+            continue;
+        }
+        vs[k++] = (int)v;
+    }
+    if (ok) {
+        a->versions = vs;
+        a->n_versions = k;
+        c->versions_bad = false;
+    }
+}
+
 static void load_app_section(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *owner,
                              app__kv *ak)
 {
-    if (!app__map(c, n, owner, "app", app_keys, AK__COUNT, ak))
+    if (!app__map(c, n, owner, "app", app_keys, AK__COUNT, ak)) {
+        c->versions_bad = true; /* not read: since/until are not checked */
         return;
+    }
     const char *s;
     if (ak[AK_NAME].val && (s = app__str(c, ak[AK_NAME].val, "name"))) {
         if (app__name_ok(s))
@@ -250,7 +389,7 @@ static void load_app_section(app__ctx *c, app *a, yaml_node_t *n, const yaml_nod
             app__err(c, ak[AK_BASE_PATH].val,
                      "base_path: '%s' must be empty or like /api or /ws/v1 ([A-Za-z0-9_-] "
                      "segments, no trailing slash, at most %d characters)",
-                     app__q(c, s), APP_MAX_URL_PATH);
+                     app__q(c, s), RD_MAX_URL_PATH);
     }
     if (ak[AK_HEALTH_PATH].val && (s = app__str(c, ak[AK_HEALTH_PATH].val, "health_path"))) {
         if (url_path_ok(s, true))
@@ -259,7 +398,7 @@ static void load_app_section(app__ctx *c, app *a, yaml_node_t *n, const yaml_nod
             app__err(c, ak[AK_HEALTH_PATH].val,
                      "health_path: '%s' must be an absolute path like /health ([A-Za-z0-9_.-] "
                      "segments, no trailing slash, at most %d characters)",
-                     app__q(c, s), APP_MAX_URL_PATH);
+                     app__q(c, s), RD_MAX_URL_PATH);
     }
     if (ak[AK_LIMITS].val) {
         app__kv lk[LK__COUNT];
@@ -272,6 +411,20 @@ static void load_app_section(app__ctx *c, app *a, yaml_node_t *n, const yaml_nod
     }
     if (ak[AK_CONVENTIONS].val)
         load_conventions(c, a, ak[AK_CONVENTIONS].val);
+    if (ak[AK_LISTS].val)
+        load_lists(c, a, ak[AK_LISTS].val);
+    if (ak[AK_VERSIONS].val)
+        load_versions(c, a, ak[AK_VERSIONS].val);
+    if (ak[AK_VENDOR].val && (s = app__str(c, ak[AK_VENDOR].val, "vendor"))) {
+        if (vendor_ok(s))
+            a->vendor = arena_strdup(c->a, s);
+        else
+            app__err(c, ak[AK_VENDOR].val,
+                     "vendor: '%s' must match [a-z][a-z0-9_.-]* (at most %d characters)",
+                     app__q(c, s), RD_MAX_NAME);
+    }
+    if (!a->vendor)
+        a->vendor = a->name;
 }
 
 /* The health path is matched before any route: it must not hide one. */
@@ -306,6 +459,14 @@ app *app_load(const char *dir, char **errors)
     a->payload_case = a->error_case = KC_SNAKE;
     a->dates = DS_ISO8601;
     a->errors = ES_PROBLEM;
+    a->default_limit = RD_DEFAULT_PAGE;
+    a->max_limit = RD_MAX_PAGE;
+    a->paging = PG_OFFSET;
+    a->stored_filter_ttl = DEFAULT_FILTER_TTL;
+    int *v1 = arena_alloc(ar, sizeof *v1);
+    *v1 = 1; /* an app that lists no versions has version 1 */
+    a->versions = v1;
+    a->n_versions = 1;
     const char *path =
         arena_printf(ar, "%s%sapp.yaml", dir, dl && dir[dl - 1] == '/' ? "" : "/");
 
@@ -317,6 +478,8 @@ app *app_load(const char *dir, char **errors)
         if (app__map(&c, root, NULL, "the file", top_keys, TK__COUNT, top)) {
             if (top[TK_APP].val)
                 load_app_section(&c, a, top[TK_APP].val, top[TK_APP].key, ak);
+            else
+                c.versions_bad = true; /* unknown: since/until are not checked */
             if (top[TK_MODELS].val)
                 app__load_models(&c, a, top[TK_MODELS].val);
             check_health_path(&c, a, ak[AK_HEALTH_PATH].val);

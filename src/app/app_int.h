@@ -21,21 +21,17 @@
 #include "app/app.h"
 #include "util/mem.h"
 
-/* Most problems reported for one file. A file full of mistakes still shows
- * enough to work through, and a hostile one cannot build a huge message. */
-#define APP_MAX_DIAGS 100
-
-/* Longest pattern source. A validation pattern is one line of an app file;
- * the cap also bounds the work of the complexity estimate below. */
-#define APP_MAX_PATTERN 1024
-
-/* glibc's regcomp unrolls bounded repetitions, so `a{1,32767}` takes half a
- * minute and nested bounds multiply. A pattern whose estimated unrolled size
- * passes this budget is rejected before regcomp sees it. */
-#define APP_MAX_PATTERN_COST 20000
-
-/* Longest base_path or health_path. */
-#define APP_MAX_URL_PATH 255
+/* Ceilings on values an app file sets (docs/app-format.md); the bounds on
+ * the file itself are in limits.h.
+ * - lists.max_limit: a whole page is built in memory before it is sent.
+ * - lists.stored_filter_ttl: a year, in seconds; a stored filter is a query
+ *   shortcut, not data.
+ * - a version number, and how many versions an app lists: an error message
+ *   names them all. */
+#define APP_MAX_LIST_LIMIT 100000
+#define APP_MAX_FILTER_TTL (365 * 86400)
+#define APP_MAX_VERSION 1000000
+#define APP_MAX_VERSIONS 100
 
 typedef struct app__diag {
     size_t line, col; /* 1-based */
@@ -49,9 +45,10 @@ typedef struct app__ctx {
     arena *tmp;           /* scratch, freed when loading ends */
     yaml_document_t doc;  /* valid when have_doc */
     bool have_doc;
-    app__diag *diags;     /* APP_MAX_DIAGS entries, in tmp */
+    app__diag *diags;     /* RD_MAX_APP_DIAGS entries, in tmp */
     size_t n_diags;
-    size_t n_dropped;     /* problems past APP_MAX_DIAGS */
+    size_t n_dropped;     /* problems past RD_MAX_APP_DIAGS */
+    bool versions_bad;    /* app.versions had a problem: since/until are not checked against it */
 } app__ctx;
 
 /* One key an app-file mapping accepts. `types` and `need` are used by the

@@ -4,9 +4,9 @@
  * Every model is read in file order into the app's arena. A problem is
  * reported and reading goes on with the next key, so one run shows them all;
  * a field with a problem is still kept (with what could be read) so that the
- * indexes and references naming it do not report again. References to models
- * and field defaults are checked once every model has been read, because a
- * field may name a model defined further down the file.
+ * indexes and references naming it do not report again. References to models,
+ * nested_under and field defaults are checked once every model has been read,
+ * because a field or a model may name a model defined further down the file.
  *
  * What each field key means, and for which types it is allowed, is the
  * field_keys table below; docs/app-format.md describes the same rules.
@@ -24,11 +24,14 @@
 #define T_EVERY (T(FT__COUNT) - 1u)
 _Static_assert(FT__COUNT < 32, "type masks are unsigned bit sets");
 
-enum { MK_ROUTE, MK_FIELDS, MK_INDEXES, MK__COUNT };
+enum { MK_ROUTE, MK_FIELDS, MK_INDEXES, MK_NESTED_UNDER, MK_SINCE, MK_UNTIL, MK__COUNT };
 static const app__key model_keys[] = {
     [MK_ROUTE] = {"route"},
     [MK_FIELDS] = {"fields", .required = true},
     [MK_INDEXES] = {"indexes"},
+    [MK_NESTED_UNDER] = {"nested_under"},
+    [MK_SINCE] = {"since"},
+    [MK_UNTIL] = {"until"},
 };
 _Static_assert(sizeof model_keys / sizeof model_keys[0] == MK__COUNT, "one row per model key");
 
@@ -45,6 +48,9 @@ enum {
     FK_MODEL,
     FK_DEFAULT,
     FK_JSON_NAME,
+    FK_EXPENSIVE,
+    FK_SINCE,
+    FK_UNTIL,
     FK__COUNT
 };
 static const app__key field_keys[] = {
@@ -60,6 +66,9 @@ static const app__key field_keys[] = {
     [FK_MODEL] = {"model", .types = T(FT_REF) | T(FT_REF_LIST), .need = T(FT_REF) | T(FT_REF_LIST)},
     [FK_DEFAULT] = {"default", .types = T_EVERY & ~T(FT_REF_LIST)},
     [FK_JSON_NAME] = {"json_name"},
+    [FK_EXPENSIVE] = {"expensive"},
+    [FK_SINCE] = {"since"},
+    [FK_UNTIL] = {"until"},
 };
 _Static_assert(sizeof field_keys / sizeof field_keys[0] == FK__COUNT, "one row per field key");
 
@@ -83,8 +92,9 @@ typedef struct fside {
 } fside;
 
 typedef struct mside {
-    yaml_node_t *key;   /* the model's name in the file */
-    yaml_node_t *route; /* `route:` value, or NULL for the default */
+    yaml_node_t *key;    /* the model's name in the file */
+    yaml_node_t *route;  /* `route:` value, or NULL for the default */
+    yaml_node_t *nested; /* `nested_under:` value, resolved after every model */
     app_field *rw;      /* the model's fields, writable while loading */
     fside *fields;
 } mside;
@@ -133,7 +143,7 @@ static const char *converted(app__ctx *c, const char *snake, key_case kc)
  * bounds multiply. So the size of the unrolled pattern is estimated first:
  * an atom counts 1, `{m,n}` multiplies what it follows by its larger bound
  * plus one, `+` doubles it (glibc turns a+ into aa*); past
- * APP_MAX_PATTERN_COST the pattern is refused. Also refused: back-references
+ * RD_MAX_PATTERN_COST the pattern is refused. Also refused: back-references
  * (matching them is exponential) and a repetition stacked on another
  * (`a**`, `a++++`: undefined in POSIX, and each `+` doubles in glibc). */
 static const char *pattern_problem(const char *s)
@@ -141,7 +151,7 @@ static const char *pattern_problem(const char *s)
     enum { DEPTH = 64 };
     static const char complex[] = "too complex (its repetition counts unroll into too large an "
                                   "automaton)";
-    const uint64_t over = APP_MAX_PATTERN_COST + 1;
+    const uint64_t over = RD_MAX_PATTERN_COST + 1;
     uint64_t sum[DEPTH + 1] = {0}, last = 0;
     int d = 0;
     bool after_rep = false;
@@ -222,8 +232,8 @@ static const char *pattern_problem(const char *s)
 static void compile_pattern(app__ctx *c, app_field *f, const yaml_node_t *n, const char *s)
 {
     const char *why;
-    if (strlen(s) > APP_MAX_PATTERN) {
-        app__err(c, n, "pattern: longer than %d bytes", APP_MAX_PATTERN);
+    if (strlen(s) > RD_MAX_PATTERN) {
+        app__err(c, n, "pattern: longer than %d bytes", RD_MAX_PATTERN);
     } else if ((why = pattern_problem(s))) {
         app__err(c, n, "pattern: %s", why);
     } else {
@@ -246,6 +256,49 @@ void app__free_patterns(const app *a)
         for (size_t k = 0; k < a->models[i].n_fields; k++)
             if (a->models[i].fields[k].re)
                 regfree(a->models[i].fields[k].re);
+}
+
+/* ---- versions ------------------------------------------------------------- */
+
+/* A `since:` or `until:` value: a version app.versions lists. 0 when absent
+ * or not usable. When app.versions itself had a problem the number is taken
+ * as it is, so that problem is not reported again here. */
+static int read_version(app__ctx *c, const app *a, const yaml_node_t *n, const char *what)
+{
+    int64_t v;
+    if (!n || !app__int(c, n, what, 1, APP_MAX_VERSION, &v))
+        return 0;
+    if (c->versions_bad)
+        return (int)v;
+    for (size_t i = 0; i < a->n_versions; i++)
+        if (a->versions[i] == v)
+            return (int)v;
+    buf list;
+    buf_init(&list, c->tmp, 1024);
+    for (size_t i = 0; i < a->n_versions; i++)
+        buf_printf(&list, "%s%d", i ? ", " : "", a->versions[i]);
+    app__err(c, n, "%s: %lld is not one of app.versions (%s)", what, (long long)v,
+             buf_cstr(&list));
+    return 0;
+}
+
+/* The versions a model or field (`who`) exists in: from since (0 = the
+ * first) up to, not including, until (0 = none). */
+static void read_span(app__ctx *c, const app *a, const app__kv *since, const app__kv *until,
+                      const char *who, int *since_out, int *until_out)
+{
+    int s = read_version(c, a, since->val, "since");
+    int u = read_version(c, a, until->val, "until");
+    if (s && u && s >= u) {
+        app__err(c, until->val, "until (%d) must be greater than since (%d)", u, s);
+        u = 0;
+    } else if (u && !s && !c->versions_bad && u == a->versions[0]) {
+        app__err(c, until->val, "until: %d is the first version, so %s would exist in no version",
+                 u, who);
+        u = 0;
+    }
+    *since_out = s;
+    *until_out = u;
 }
 
 /* ---- fields --------------------------------------------------------------- */
@@ -299,6 +352,7 @@ static void field_attrs(app__ctx *c, const app *a, app_field *f, fside *fs, app_
     read_flag(c, &fk[FK_REQUIRED], "required", &f->required);
     read_flag(c, &fk[FK_UNIQUE], "unique", &f->unique);
     read_flag(c, &fk[FK_READ_ONLY], "read_only", &f->read_only);
+    read_flag(c, &fk[FK_EXPENSIVE], "expensive", &f->expensive);
     if (fk[FK_MAX_LENGTH].val)
         app__int(c, fk[FK_MAX_LENGTH].val, "max_length", 1, INT64_MAX, &f->max_length);
     else if (fs->typed && f->type == FT_STRING)
@@ -327,6 +381,7 @@ static void field_attrs(app__ctx *c, const app *a, app_field *f, fside *fs, app_
                      "json_name: '%s' must match [A-Za-z_][A-Za-z0-9_.-]* (at most %d characters)",
                      app__q(c, s), RD_MAX_NAME);
     }
+    read_span(c, a, &fk[FK_SINCE], &fk[FK_UNTIL], "the field", &f->since, &f->until);
     if (f->required && f->read_only && !fk[FK_DEFAULT].key)
         app__err(c, fs->key,
                  "field '%s': required and read_only together need a default (a client cannot "
@@ -611,6 +666,107 @@ static void load_model(app__ctx *c, const app *a, app_model *m, mside *ms, yaml_
         load_fields(c, a, m, ms, mk[MK_FIELDS].val);
     if (mk[MK_INDEXES].val)
         load_indexes(c, m, ms, mk[MK_INDEXES].val);
+    ms->nested = mk[MK_NESTED_UNDER].val;
+    read_span(c, a, &mk[MK_SINCE], &mk[MK_UNTIL], "the model", &m->since, &m->until);
+}
+
+/* ---- nested collections --------------------------------------------------- */
+
+/* The one `ref` field of m whose target is parent p, or NULL with the
+ * problem reported at `at`. No problem is reported when a field that may be
+ * that reference could not be read (its problem is reported already). */
+static const app_field *nested_via(app__ctx *c, const app_model *m, const mside *ms,
+                                   const app_model *p, const yaml_node_t *at)
+{
+    const app_field *via = NULL;
+    size_t hits = 0;
+    bool unsure = false;
+    buf names;
+    buf_init(&names, c->tmp, 512);
+    for (size_t i = 0; i < m->n_fields; i++) {
+        const app_field *f = &m->fields[i];
+        const fside *fs = &ms->fields[i];
+        bool is_ref = fs->typed && f->type == FT_REF;
+        if (is_ref && !f->ref_name)
+            unsure = true; /* its `model:` had a problem */
+        if (!f->ref_name || strcmp(f->ref_name, p->name) != 0)
+            continue;
+        if (!fs->typed)
+            unsure = true; /* its `type:` had a problem */
+        if (!is_ref)
+            continue;
+        buf_printf(&names, "%s%s", hits ? ", " : "", f->name);
+        hits++;
+        via = f;
+    }
+    if (hits == 1)
+        return via;
+    if (hits > 1)
+        app__err(c, at,
+                 "nested_under: model '%s' has several references to '%s' (%s): nested_under "
+                 "needs exactly one",
+                 m->name, p->name, buf_cstr(&names));
+    else if (!unsure)
+        app__err(c, at,
+                 "nested_under: model '%s' has no reference to '%s' (a field of type ref with "
+                 "model: %s)",
+                 m->name, p->name, p->name);
+    return NULL;
+}
+
+/* A model's nested_under list: names of models in this file, each once,
+ * each reached through exactly one `ref` field. Runs once every model and
+ * reference has been read. */
+static void load_nested(app__ctx *c, const app *a, app_model *m, const mside *ms)
+{
+    yaml_node_t *n = ms->nested;
+    if (!app__want(c, n, YAML_SEQUENCE_NODE, "nested_under"))
+        return;
+    size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count == 0) {
+        app__err(c, n, "nested_under: at least one model is needed (or leave the key out)");
+        return;
+    }
+    if (count > RD_MAX_MODELS) {
+        app__err(c, n, "nested_under: too many (%zu; at most %d)", count, RD_MAX_MODELS);
+        return;
+    }
+    const app_model **parents = arena_alloc(c->a, count * sizeof *parents);
+    const app_field **via = arena_alloc(c->a, count * sizeof *via);
+    const yaml_node_t **seen = arena_alloc(c->tmp, count * sizeof *seen);
+    const app_model **seen_model = arena_alloc(c->tmp, count * sizeof *seen_model);
+    size_t k = 0, n_seen = 0;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        yaml_node_t *v = app__node(c, *it);
+        const char *s = app__str(c, v, "each of nested_under");
+        if (!s)
+            continue;
+        const app_model *p = app_model_by_name(a, s);
+        if (!p) {
+            app__err(c, v, "nested_under: there is no model '%s' in this file", app__q(c, s));
+            continue;
+        }
+        size_t j = 0;
+        while (j < n_seen && seen_model[j] != p)
+            j++;
+        if (j < n_seen) {
+            app__err(c, v, "nested_under: '%s' is listed twice (first at line %u)", p->name,
+                     app__line(seen[j]));
+            continue;
+        }
+        seen_model[n_seen] = p;
+        seen[n_seen++] = v;
+        if (m->n_fields == 0)
+            continue; /* the model's fields had a problem, reported already */
+        const app_field *f = nested_via(c, m, ms, p, v);
+        if (f) {
+            parents[k] = p;
+            via[k++] = f;
+        }
+    }
+    m->nested_under = parents;
+    m->nested_via = via;
+    m->n_nested = k;
 }
 
 /* ---- defaults ------------------------------------------------------------- */
@@ -743,8 +899,9 @@ void app__load_models(app__ctx *c, app *a, yaml_node_t *n)
         a->n_models++;
         load_model(c, a, m, ms, app__node(c, p->value));
     }
-    /* Now that every model is known: references, then defaults (a ref
-     * default is checked against its resolved field). */
+    /* Now that every model is known: references, nested_under (which
+     * follows them), then defaults (a ref default is checked against its
+     * resolved field). */
     for (size_t i = 0; i < a->n_models; i++) {
         for (size_t k = 0; k < models[i].n_fields; k++) {
             app_field *f = &side[i].rw[k];
@@ -754,6 +911,9 @@ void app__load_models(app__ctx *c, app *a, yaml_node_t *n)
                          app__q(c, f->ref_name));
         }
     }
+    for (size_t i = 0; i < a->n_models; i++)
+        if (side[i].nested)
+            load_nested(c, a, &models[i], &side[i]);
     for (size_t i = 0; i < a->n_models; i++) {
         for (size_t k = 0; k < models[i].n_fields; k++) {
             const fside *fs = &side[i].fields[k];

@@ -36,7 +36,7 @@ void app__ctx_init(app__ctx *c, const char *path, arena *model_arena)
     c->path = path;
     c->a = model_arena;
     c->tmp = arena_new();
-    c->diags = arena_alloc(c->tmp, APP_MAX_DIAGS * sizeof *c->diags);
+    c->diags = arena_alloc(c->tmp, RD_MAX_APP_DIAGS * sizeof *c->diags);
 }
 
 void app__ctx_fini(app__ctx *c)
@@ -50,7 +50,7 @@ void app__ctx_fini(app__ctx *c)
 
 static void vdiag(app__ctx *c, size_t line, size_t col, const char *fmt, va_list ap)
 {
-    if (c->n_diags == APP_MAX_DIAGS) {
+    if (c->n_diags == RD_MAX_APP_DIAGS) {
         c->n_dropped++;
         return;
     }
@@ -93,14 +93,14 @@ char *app__report(app__ctx *c)
         return NULL;
     qsort(c->diags, c->n_diags, sizeof *c->diags, diag_cmp);
     buf b;
-    /* At most APP_MAX_DIAGS lines of a path and a bounded message. */
-    buf_init(&b, NULL, APP_MAX_DIAGS * (strlen(c->path) + 1100) + 4096);
+    /* At most RD_MAX_APP_DIAGS lines of a path and a bounded message. */
+    buf_init(&b, NULL, RD_MAX_APP_DIAGS * (strlen(c->path) + 1100) + 4096);
     for (size_t i = 0; i < c->n_diags; i++)
         buf_printf(&b, "%s:%zu:%zu: %s\n", c->path, c->diags[i].line, c->diags[i].col,
                    c->diags[i].msg);
     if (c->n_dropped)
         buf_printf(&b, "%s:1:1: %zu more problems not shown (only the first %d are listed)\n",
-                   c->path, c->n_dropped, APP_MAX_DIAGS);
+                   c->path, c->n_dropped, RD_MAX_APP_DIAGS);
     return b.data;
 }
 

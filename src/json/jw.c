@@ -233,7 +233,7 @@ static void put_string(jw *w, int comma, const char *str, size_t n, bool colon)
         put(w, tmp, o);
         return;
     }
-    put(w, ",\"" + 1 - comma, 1 + (size_t)comma);
+    put(w, &",\""[1 - comma], 1 + (size_t)comma);
     for (;;) {
         if (q > p)
             put(w, p, (size_t)(q - p));

@@ -255,7 +255,7 @@ static bool counter(sqlite3 *db, const app_model *m, buf *sql)
 {
     buf_reset(sql);
     buf_printf(sql,
-               "INSERT INTO _restd_counts (model, n) SELECT '%s', count(*) FROM \"%s\""
+               "INSERT INTO _restd_counts (model, n) SELECT '%s', (SELECT count(*) FROM \"%s\")"
                " WHERE NOT EXISTS (SELECT 1 FROM _restd_counts WHERE model = '%s')",
                m->name, m->name, m->name);
     if (store__exec(db, buf_cstr(sql)) != SQLITE_OK)
