@@ -6,7 +6,7 @@ LISTEN ?= 127.0.0.1:8080
 PYTHON ?= /usr/bin/python3
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps build build-asan run check unit http bench clean
+.PHONY: all deps build build-asan run check unit http bench fuzz clean
 
 all: build
 
@@ -40,5 +40,10 @@ check: unit http
 bench: build
 	bench/run.sh
 
+# libFuzzer drivers (clang) for the body, query-string and app-file parsers;
+# FUZZ_SECONDS per driver. Not part of check: fuzzing is open-ended.
+fuzz: deps
+	tests/fuzz/run.sh
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
