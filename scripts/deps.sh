@@ -5,7 +5,7 @@
 set -eu
 PKGS="gcc make cmake pkg-config libh2o-evloop-dev libjansson-dev libyaml-dev
 libsqlite3-dev sqlite3 libcmocka-dev python3 python3-pytest python3-requests
-strace wrk nginx-light clang"
+strace wrk nginx-light"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -5,6 +5,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-60}
+command -v clang >/dev/null || { [ "$(id -u)" -eq 0 ] && S="" || S=sudo; $S apt-get install -y clang >/dev/null; }
 out=build-fuzz
 mkdir -p $out
 SRC=$(find src -name '*.c' ! -name main.c)
