@@ -95,7 +95,7 @@ typedef struct mside {
     yaml_node_t *key;    /* the model's name in the file */
     yaml_node_t *route;  /* `route:` value, or NULL for the default */
     yaml_node_t *nested; /* `nested_under:` value, resolved after every model */
-    app_field *rw;      /* the model's fields, writable while loading */
+    app_field *rw;       /* the model's fields, writable while loading */
     fside *fields;
 } mside;
 
@@ -675,7 +675,7 @@ static void load_model(app__ctx *c, const app *a, app_model *m, mside *ms, yaml_
 /* The one `ref` field of m whose target is parent p, or NULL with the
  * problem reported at `at`. No problem is reported when a field that may be
  * that reference could not be read (its problem is reported already). */
-static const app_field *nested_via(app__ctx *c, const app_model *m, const mside *ms,
+static const app_field *parent_ref(app__ctx *c, const app_model *m, const mside *ms,
                                    const app_model *p, const yaml_node_t *at)
 {
     const app_field *via = NULL;
@@ -758,7 +758,7 @@ static void load_nested(app__ctx *c, const app *a, app_model *m, const mside *ms
         seen[n_seen++] = v;
         if (m->n_fields == 0)
             continue; /* the model's fields had a problem, reported already */
-        const app_field *f = nested_via(c, m, ms, p, v);
+        const app_field *f = parent_ref(c, m, ms, p, v);
         if (f) {
             parents[k] = p;
             via[k++] = f;

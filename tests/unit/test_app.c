@@ -288,6 +288,8 @@ static void test_full_example(void **state)
     assert_null(app_field_by_json(p, "starts_on", 9));
     assert_null(app_field_by_json(p, "startsO", 7));
     assert_null(app_field_by_name(p, "nope"));
+    assert_null(app_field_by_json(p, "key\0xyz", 7)); /* a NUL inside is part of the key */
+    assert_null(app_model_by_route(a, "person\0xy", 9));
     app_free(a);
 }
 
@@ -303,9 +305,173 @@ static void test_defaults(void **state)
     assert_int_equal(a->error_case, KC_SNAKE);
     assert_int_equal(a->dates, DS_ISO8601);
     assert_int_equal(a->errors, ES_PROBLEM);
-    const app_field *f = &a->models[0].fields[0];
+    /* Lists and versions: the built-in values, never 0. */
+    assert_int_equal(a->default_limit, RD_DEFAULT_PAGE);
+    assert_int_equal(a->max_limit, RD_MAX_PAGE);
+    assert_int_equal(a->paging, PG_OFFSET);
+    assert_int_equal(a->stored_filter_ttl, 86400);
+    assert_int_equal(a->n_versions, 1);
+    assert_int_equal(a->versions[0], 1);
+    assert_string_equal(a->vendor, "x");
+    const app_model *m = &a->models[0];
+    assert_int_equal(m->n_nested, 0);
+    assert_int_equal(m->since, 0);
+    assert_int_equal(m->until, 0);
+    const app_field *f = &m->fields[0];
     assert_false(f->required || f->unique || f->read_only || f->has_min || f->has_max);
+    assert_false(f->expensive);
+    assert_int_equal(f->since, 0);
+    assert_int_equal(f->until, 0);
     assert_int_equal(f->max_length, 255);
+    app_free(a);
+}
+
+/* Every key of lists, versions and nesting (docs/query.md). */
+static const char lists_example[] =
+    "app:\n"                                                   /* 1 */
+    "  name: shop\n"                                           /* 2 */
+    "  vendor: shop.eu-1\n"                                    /* 3 */
+    "  versions: [1, 2, 5]\n"                                  /* 4 */
+    "  lists:\n"                                               /* 5 */
+    "    default_limit: 20\n"                                  /* 6 */
+    "    max_limit: 500\n"                                     /* 7 */
+    "    paging: page\n"                                       /* 8 */
+    "    stored_filter_ttl: 3600\n"                            /* 9 */
+    "models:\n"                                                /* 10 */
+    "  category:\n"                                            /* 11 */
+    "    fields:\n"                                            /* 12 */
+    "      name: {type: string}\n"                             /* 13 */
+    "      parent: {type: ref, model: category}\n"             /* 14 */
+    "    nested_under: [category]\n"                           /* 15: itself */
+    "  product:\n"                                             /* 16 */
+    "    nested_under: [category, shelf]\n"                    /* 17: shelf comes later */
+    "    since: 2\n"                                           /* 18 */
+    "    until: 5\n"                                           /* 19 */
+    "    fields:\n"                                            /* 20 */
+    "      name: {type: string}\n"                             /* 21 */
+    "      tags: {type: ref_list, model: category}\n"          /* 22: not a ref */
+    "      category: {type: ref, model: category}\n"           /* 23 */
+    "      place: {type: ref, model: shelf}\n"                 /* 24 */
+    "      notes: {type: text, expensive: true}\n"             /* 25 */
+    "      barcode: {type: string, since: 2}\n"                /* 26 */
+    "      old_code: {type: string, until: 2}\n"               /* 27 */
+    "      cheap: {type: integer, expensive: \"false\"}\n"   /* 28 */
+    "      meta: {type: json, expensive: true, since: 1, until: 5}\n" /* 29 */
+    "  shelf:\n"                                               /* 30 */
+    "    fields:\n"                                            /* 31 */
+    "      label: {type: string}\n";                           /* 32 */
+
+static void test_lists_versions(void **state)
+{
+    app *a = load_ok(lists_example);
+    assert_string_equal(a->vendor, "shop.eu-1");
+    assert_int_equal(a->n_versions, 3);
+    assert_int_equal(a->versions[0], 1);
+    assert_int_equal(a->versions[1], 2);
+    assert_int_equal(a->versions[2], 5);
+    assert_int_equal(a->default_limit, 20);
+    assert_int_equal(a->max_limit, 500);
+    assert_int_equal(a->paging, PG_PAGE);
+    assert_int_equal(a->stored_filter_ttl, 3600);
+
+    const app_model *cat = app_model_by_name(a, "category");
+    const app_model *prod = app_model_by_name(a, "product");
+    const app_model *shelf = app_model_by_name(a, "shelf");
+    assert_int_equal(cat->n_nested, 1);
+    assert_ptr_equal(cat->nested_under[0], cat);
+    assert_ptr_equal(cat->nested_via[0], app_field_by_name(cat, "parent"));
+    assert_int_equal(cat->since, 0);
+    assert_int_equal(cat->until, 0);
+
+    assert_int_equal(prod->n_nested, 2);
+    assert_ptr_equal(prod->nested_under[0], cat);
+    assert_ptr_equal(prod->nested_via[0], app_field_by_name(prod, "category"));
+    assert_ptr_equal(prod->nested_under[1], shelf);
+    assert_ptr_equal(prod->nested_via[1], app_field_by_name(prod, "place"));
+    assert_int_equal(prod->since, 2);
+    assert_int_equal(prod->until, 5);
+    assert_int_equal(shelf->n_nested, 0);
+
+    static const struct {
+        const char *name;
+        bool expensive;
+        int since, until;
+    } want[] = {
+        {"name", false, 0, 0},   {"tags", false, 0, 0},    {"category", false, 0, 0},
+        {"place", false, 0, 0},  {"notes", true, 0, 0},    {"barcode", false, 2, 0},
+        {"old_code", false, 0, 2}, {"cheap", false, 0, 0}, {"meta", true, 1, 5},
+    };
+    assert_int_equal(prod->n_fields, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const app_field *f = &prod->fields[i];
+        assert_string_equal(f->name, want[i].name);
+        assert_int_equal(f->expensive, want[i].expensive);
+        assert_int_equal(f->since, want[i].since);
+        assert_int_equal(f->until, want[i].until);
+    }
+    app_free(a);
+}
+
+/* default_limit follows a lower max_limit; a higher one leaves it at 100. */
+static void test_list_limits(void **state)
+{
+    app *a = load_ok("app:\n  name: x\n  lists: {max_limit: 50}\nmodels:\n"
+                     "  m: {fields: {a: {type: text}}}\n");
+    assert_int_equal(a->max_limit, 50);
+    assert_int_equal(a->default_limit, 50);
+    app_free(a);
+    a = load_ok("app:\n  name: x\n  lists: {max_limit: 100000, stored_filter_ttl: 31536000}\n"
+                "models:\n  m: {fields: {a: {type: text}}}\n");
+    assert_int_equal(a->max_limit, 100000);
+    assert_int_equal(a->default_limit, RD_DEFAULT_PAGE);
+    assert_int_equal(a->stored_filter_ttl, 31536000);
+    app_free(a);
+    a = load_ok("app:\n  name: x\n  lists: {default_limit: 1000, paging: offset}\n"
+                "  versions: [7]\nmodels:\n  m: {fields: {a: {type: text, since: 7}}}\n");
+    assert_int_equal(a->default_limit, 1000);
+    assert_int_equal(a->max_limit, RD_MAX_PAGE);
+    assert_int_equal(a->paging, PG_OFFSET);
+    assert_int_equal(a->n_versions, 1);
+    assert_int_equal(a->versions[0], 7);
+    assert_int_equal(a->models[0].fields[0].since, 7);
+    app_free(a);
+}
+
+/* The complete example of docs/app-format.md loads. */
+static void test_doc_example(void **state)
+{
+    FILE *f = fopen("docs/app-format.md", "r");
+    assert_non_null(f);
+    static char doc[256 * 1024];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    const char *sec = strstr(doc, "\n## Complete example");
+    assert_non_null(sec);
+    const char *start = strstr(sec, "```yaml\n");
+    assert_non_null(start);
+    start += 8;
+    const char *end = strstr(start, "\n```\n");
+    assert_non_null(end);
+    write_bytes(start, (size_t)(end - start) + 1);
+    char *errs = NULL;
+    app *a = app_load(dir, &errs);
+    if (!a)
+        print_error("%s", errs);
+    assert_non_null(a);
+    assert_string_equal(a->vendor, "demo");
+    assert_int_equal(a->n_versions, 2);
+    const app_model *project = app_model_by_name(a, "project");
+    const app_model *task = app_model_by_name(a, "task");
+    const app_model *milestone = app_model_by_name(a, "milestone");
+    assert_non_null(milestone);
+    assert_int_equal(milestone->since, 2);
+    assert_int_equal(task->n_nested, 1);
+    assert_ptr_equal(task->nested_under[0], project);
+    assert_ptr_equal(task->nested_via[0], app_field_by_name(task, "project"));
+    assert_true(app_field_by_name(project, "description")->expensive);
+    assert_int_equal(app_field_by_name(project, "archived")->until, 2);
+    assert_int_equal(app_field_by_name(task, "estimate")->since, 2);
     app_free(a);
 }
 
@@ -521,11 +687,26 @@ static void test_reject_constraints(void **state)
 
 static void test_reject_patterns(void **state)
 {
+    /* Ordinary patterns pass the complexity checks. */
+    app *a = load_ok(HEAD "      a: {type: string, pattern: '^(a+)*$'}\n"
+                          "      b: {type: string, pattern: '^[A-Z]{2,8}-[0-9]{1,4}$'}\n"
+                          "      c: {type: text, pattern: '^([[:alnum:]_.-]+|x{,3})\\.$'}\n"
+                          "      d: {type: text, pattern: '(ab|cd){1,100}'}\n");
+    assert_int_equal(regexec(a->models[0].fields[2].re, "ab_c.", 0, NULL, 0), 0);
+    app_free(a);
     expect_error(HEAD "      a: {type: text}\n      c: {type: string, pattern: \"([a-z\"}\n", 6,
                  "pattern: not a valid POSIX extended regular expression");
     expect_error(HEAD "      c: {type: string, pattern: \"((a{1,255}){1,255}){1,255}\"}\n", 5,
                  "pattern: too complex");
     expect_error(HEAD "      c: {type: string, pattern: \"a{1,32767}\"}\n", 5, "pattern: too complex");
+    expect_error(HEAD "      c: {type: string, pattern: \"a{,32767}\"}\n", 5, "pattern: too complex");
+    expect_error(HEAD "      c: {type: string, pattern: \"a{30000,}\"}\n", 5, "pattern: too complex");
+    expect_error(HEAD "      c: {type: string, pattern: \"(a{1,200}){1,200}\"}\n", 5,
+                 "pattern: too complex");
+    expect_error(HEAD "      c: {type: string, pattern: \"^[a-z]+++++++++++++++++++++++++++++++++$\"}\n",
+                 5, "pattern: a repetition (*, +, ? or {m,n}) may not follow another");
+    expect_error(HEAD "      c: {type: string, pattern: \"a{1,2}{1,2}\"}\n", 5,
+                 "pattern: a repetition");
     expect_error(HEAD "      c: {type: string, pattern: \"(a)\\\\1\"}\n", 5,
                  "pattern: back-references");
     expect_error(HEAD "      c: {type: integer, pattern: \"^a$\"}\n", 5,
@@ -753,14 +934,171 @@ static void test_reject_many(void **state)
     free(errs);
 }
 
+/* Lines 1-2 of the list and version fixtures; line 3 is the key tested. */
+#define APP_HEAD "app:\n  name: t\n"
+/* A model after the app section (two lines). */
+#define ONE_MODEL "models:\n  m: {fields: {a: {type: text}}}\n"
+
+static void test_reject_lists(void **state)
+{
+    expect_error(APP_HEAD "  lists: {paging: pages}\n" ONE_MODEL, 3,
+                 "paging must be one of offset, page, not 'pages'");
+    expect_error(APP_HEAD "  lists:\n    paging: offset\n    colour: red\n" ONE_MODEL, 5,
+                 "unknown key 'colour' in app.lists (known keys: default_limit, max_limit, paging, "
+                 "stored_filter_ttl)");
+    expect_error(APP_HEAD "  lists: [paging]\n" ONE_MODEL, 3, "app.lists must be a mapping, not a list");
+    expect_error(APP_HEAD "  lists:\n    max_limit: 50\n    default_limit: 60\n" ONE_MODEL, 5,
+                 "default_limit (60) is greater than max_limit (50)");
+    expect_error(APP_HEAD "  lists: {default_limit: 1001}\n" ONE_MODEL, 3,
+                 "default_limit (1001) is greater than max_limit (1000, the default)");
+    expect_error(APP_HEAD "  lists: {default_limit: 0}\n" ONE_MODEL, 3,
+                 "default_limit must be an integer from 1 to 100000, not '0'");
+    expect_error(APP_HEAD "  lists: {max_limit: 100001}\n" ONE_MODEL, 3,
+                 "max_limit must be an integer from 1 to 100000, not '100001'");
+    expect_error(APP_HEAD "  lists: {max_limit: 1e3}\n" ONE_MODEL, 3, "max_limit must be an integer");
+    expect_error(APP_HEAD "  lists: {stored_filter_ttl: 0}\n" ONE_MODEL, 3,
+                 "stored_filter_ttl must be an integer from 1 to 31536000, not '0'");
+    expect_error(APP_HEAD "  lists: {stored_filter_ttl: 31536001}\n" ONE_MODEL, 3,
+                 "stored_filter_ttl must be an integer from 1 to 31536000");
+    /* A bad max_limit is reported once, not again through default_limit. */
+    int n = expect_error(APP_HEAD "  lists:\n    max_limit: -5\n    default_limit: 2000\n" ONE_MODEL,
+                         4, "max_limit must be an integer");
+    assert_int_equal(n, 1);
+}
+
+static void test_reject_versions(void **state)
+{
+    expect_error(APP_HEAD "  versions: [1, 3, 2]\n" ONE_MODEL, 3,
+                 "versions must be in ascending order (2 comes after 3)");
+    /* One misplaced version is one problem. */
+    int n = expect_error(APP_HEAD "  versions: [3, 1, 2]\n" ONE_MODEL, 3,
+                         "versions must be in ascending order (1 comes after 3)");
+    assert_int_equal(n, 1);
+    expect_error(APP_HEAD "  versions:\n    - 1\n    - 2\n    - 2\n" ONE_MODEL, 6,
+                 "versions: 2 is listed twice");
+    expect_error(APP_HEAD "  versions: []\n" ONE_MODEL, 3, "versions: at least one version is needed");
+    expect_error(APP_HEAD "  versions:\n    - 1\n    - two\n" ONE_MODEL, 5,
+                 "each of versions must be an integer from 1 to 1000000, not 'two'");
+    expect_error(APP_HEAD "  versions: [1.5]\n" ONE_MODEL, 3, "each of versions must be an integer");
+    expect_error(APP_HEAD "  versions: [0]\n" ONE_MODEL, 3, "each of versions must be an integer");
+    expect_error(APP_HEAD "  versions: [1000001]\n" ONE_MODEL, 3, "each of versions must be an integer");
+    expect_error(APP_HEAD "  versions: [[1]]\n" ONE_MODEL, 3, "each of versions must be a value, not a list");
+    expect_error(APP_HEAD "  versions: 2\n" ONE_MODEL, 3, "versions must be a list, not a single value");
+    expect_error(APP_HEAD "  vendor: Shop\n" ONE_MODEL, 3,
+                 "vendor: 'Shop' must match [a-z][a-z0-9_.-]*");
+    expect_error(APP_HEAD "  vendor: a+b\n" ONE_MODEL, 3, "vendor: 'a+b' must match");
+
+    char many[1024];
+    int o = snprintf(many, sizeof many, APP_HEAD "  versions: [1");
+    for (int v = 2; v <= 101; v++)
+        o += snprintf(many + o, sizeof many - (size_t)o, ", %d", v);
+    snprintf(many + o, sizeof many - (size_t)o, "]\n" ONE_MODEL);
+    expect_error(many, 3, "versions: too many (101; at most 100)");
+}
+
+/* since/until of models and fields (the versions are [1, 2, 4]). */
+#define VER_HEAD "app:\n  name: t\n  versions: [1, 2, 4]\nmodels:\n  m:\n    fields:\n"
+
+static void test_reject_since_until(void **state)
+{
+    expect_error(VER_HEAD "      a: {type: text, since: 3}\n", 7,
+                 "since: 3 is not one of app.versions (1, 2, 4)");
+    expect_error(VER_HEAD "      a: {type: text}\n      b: {type: text, until: 5}\n", 8,
+                 "until: 5 is not one of app.versions (1, 2, 4)");
+    expect_error(VER_HEAD "      a: {type: text, since: 2, until: 2}\n", 7,
+                 "until (2) must be greater than since (2)");
+    expect_error(VER_HEAD "      a: {type: text, since: 4, until: 2}\n", 7,
+                 "until (2) must be greater than since (4)");
+    expect_error(VER_HEAD "      a: {type: text, until: 1}\n", 7,
+                 "until: 1 is the first version, so the field would exist in no version");
+    expect_error(VER_HEAD "      a: {type: text, since: x}\n", 7,
+                 "since must be an integer from 1 to 1000000, not 'x'");
+    expect_error(VER_HEAD "      a: {type: text, since: -1}\n", 7, "since must be an integer");
+    /* On a model. */
+    expect_error("app:\n  name: t\n  versions: [1, 2]\nmodels:\n  m:\n    since: 3\n"
+                 "    fields: {a: {type: text}}\n",
+                 6, "since: 3 is not one of app.versions (1, 2)");
+    expect_error("app:\n  name: t\n  versions: [1, 2]\nmodels:\n  m:\n    since: 2\n    until: 2\n"
+                 "    fields: {a: {type: text}}\n",
+                 7, "until (2) must be greater than since (2)");
+    expect_error("app:\n  name: t\n  versions: [1, 2]\nmodels:\n  m:\n    until: 1\n"
+                 "    fields: {a: {type: text}}\n",
+                 6, "so the model would exist in no version");
+    /* Without versions the app has version 1 only. */
+    expect_error(HEAD "      a: {type: text, since: 2}\n", 5, "since: 2 is not one of app.versions (1)");
+    /* A bad versions list is reported once, not again at each since. */
+    int n = expect_error("app:\n  name: t\n  versions: [2, 1]\nmodels:\n  m:\n    since: 2\n"
+                         "    fields: {a: {type: text, since: 3}}\n",
+                         3, "versions must be in ascending order");
+    assert_int_equal(n, 1);
+    /* So is a missing app section. */
+    n = expect_error("models:\n  m: {fields: {a: {type: text, since: 2}}}\n", 1,
+                     "missing required key 'app'");
+    assert_int_equal(n, 1);
+}
+
+/* task has fields from line 7 on; project is on line 3. */
+#define NEST_HEAD "app: {name: t}\nmodels:\n  project:\n    fields: {name: {type: text}}\n  task:\n"
+
+static void test_reject_nested(void **state)
+{
+    expect_error(NEST_HEAD "    nested_under: [project, nobody]\n    fields: {p: {type: ref, model: project}}\n",
+                 6, "nested_under: there is no model 'nobody' in this file");
+    expect_error(NEST_HEAD "    nested_under: [project]\n    fields:\n      title: {type: text}\n", 6,
+                 "nested_under: model 'task' has no reference to 'project'");
+    /* A ref_list is not the reference a nested route goes through. */
+    expect_error(NEST_HEAD "    nested_under: [project]\n    fields:\n"
+                           "      ps: {type: ref_list, model: project}\n",
+                 6, "model 'task' has no reference to 'project'");
+    expect_error(NEST_HEAD "    nested_under:\n      - project\n    fields:\n"
+                           "      a: {type: ref, model: project}\n"
+                           "      b: {type: ref, model: project}\n",
+                 7,
+                 "nested_under: model 'task' has several references to 'project' (a, b): "
+                 "nested_under needs exactly one");
+    expect_error(NEST_HEAD "    nested_under:\n      - project\n      - project\n"
+                           "    fields: {p: {type: ref, model: project}}\n",
+                 8, "nested_under: 'project' is listed twice (first at line 7)");
+    /* Under itself, without a reference to itself. */
+    expect_error(NEST_HEAD "    nested_under: [task]\n    fields: {p: {type: ref, model: project}}\n", 6,
+                 "model 'task' has no reference to 'task'");
+    expect_error(NEST_HEAD "    nested_under: []\n    fields: {p: {type: ref, model: project}}\n", 6,
+                 "nested_under: at least one model is needed");
+    expect_error(NEST_HEAD "    nested_under: project\n    fields: {p: {type: ref, model: project}}\n", 6,
+                 "nested_under must be a list, not a single value");
+    /* A reference that could not be read is not reported again as missing. */
+    int n = expect_error(NEST_HEAD "    nested_under: [project]\n    fields:\n"
+                                   "      p: {type: reff, model: project}\n",
+                         8, "type: unknown type 'reff'");
+    assert_int_equal(n, 1);
+    n = expect_error(NEST_HEAD "    nested_under: [project]\n    fields:\n"
+                               "      p: {type: ref, model: [project]}\n",
+                     8, "model must be a value, not a list");
+    assert_int_equal(n, 1);
+}
+
+static void test_reject_expensive(void **state)
+{
+    expect_error(HEAD "      a: {type: text, expensive: yes}\n", 5, "expensive must be true or false, not 'yes'");
+    expect_error(HEAD "      a: {type: text}\n      b: {type: json, expensive: 1}\n", 6,
+                 "expensive must be true or false, not '1'");
+    expect_error(HEAD "      a: {type: text, expensive: }\n", 5, "expensive must be a value, not empty");
+    /* Any type may be expensive. */
+    app *a = load_ok(HEAD "      j: {type: json, expensive: true}\n"
+                          "      l: {type: ref_list, model: m, expensive: true}\n");
+    assert_true(a->models[0].fields[0].expensive && a->models[0].fields[1].expensive);
+    app_free(a);
+}
+
 /* A hostile file cannot make the report grow without bound. */
 static void test_reject_capped(void **state)
 {
-    char *s = malloc(64 * 1024);
+    size_t cap = 64 * 1024;
+    char *s = malloc(cap);
     assert_non_null(s);
-    size_t o = (size_t)sprintf(s, "app: {name: t}\nmodels:\n  m:\n    fields:\n      a:\n");
+    size_t o = (size_t)snprintf(s, cap, "app: {name: t}\nmodels:\n  m:\n    fields:\n      a:\n");
     for (int i = 0; i < 500; i++)
-        o += (size_t)sprintf(s + o, "        k%d: 1\n", i);
+        o += (size_t)snprintf(s + o, cap - o, "        k%d: 1\n", i);
     char *errs = NULL;
     assert_null(load_text(s, &errs));
     free(s);
@@ -775,6 +1113,9 @@ int main(void)
         cmocka_unit_test(test_full_example),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_key_cases),
+        cmocka_unit_test(test_lists_versions),
+        cmocka_unit_test(test_list_limits),
+        cmocka_unit_test(test_doc_example),
         cmocka_unit_test(test_demo_app),
         cmocka_unit_test(test_type_names),
         cmocka_unit_test(test_convert_case),
@@ -795,6 +1136,11 @@ int main(void)
         cmocka_unit_test(test_reject_yaml),
         cmocka_unit_test(test_reject_file),
         cmocka_unit_test(test_reject_many),
+        cmocka_unit_test(test_reject_lists),
+        cmocka_unit_test(test_reject_versions),
+        cmocka_unit_test(test_reject_since_until),
+        cmocka_unit_test(test_reject_nested),
+        cmocka_unit_test(test_reject_expensive),
         cmocka_unit_test(test_reject_capped),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
