@@ -88,7 +88,7 @@ static void h_get(rq *r, const app_model *m, const char *id)
     buf *b = new_body(r);
     jw w;
     jw_init(&w, b);
-    rd_err e = store_get(r->conn, m, id, &w);
+    rd_err e = store_get(r->conn, m, id, listq_version_omit(m, r->version, r->a), &w);
     if (e != RD_OK) {
         problem_send(r, e, e == RD_NOT_FOUND ? arena_printf(r->a, "no %s with id %s", m->name, id) : NULL, NULL);
         return;
@@ -296,6 +296,7 @@ static void written(rq *r, store_write *w)
 static void submit(rq *r, store_write *w)
 {
     w->a = r->a;
+    w->omit = listq_version_omit(w->model, r->version, r->a);
     rd_err e = rq_write(r, w, written);
     if (e != RD_OK)
         problem_send(r, e, "the server is busy; retry shortly", NULL);
@@ -445,30 +446,57 @@ static bool version_known(const app *ap, long long v)
     return false;
 }
 
-/* One media range of Accept: acceptable to us, and the version it names. */
+/* One media range of Accept: whether we can answer it, and the version it
+ * names (0: none; -1: a malformed or impossible one). A range is ours when
+ * it is * / *, application/ *, application/json, application/problem+json
+ * or application/vnd.<vendor>.api+json, the last optionally followed by
+ * "+api-version=N" or a "; api-version=N" parameter; "q=0" refuses it. */
 static bool accept_range(const app *ap, const char *s, size_t n, long long *version)
 {
     while (n && (*s == ' ' || *s == '\t'))
         s++, n--;
-    const char *ver = memmem(s, n, "api-version=", 12);
-    if (ver) {
-        const char *d = ver + 12;
-        size_t dl = 0;
-        while (d + dl < s + n && d[dl] >= '0' && d[dl] <= '9')
-            dl++;
-        if (!query_int(d, dl, 0, 1 << 20, version))
-            *version = -1;
-    }
-    size_t tl = 0;
-    while (tl < n && s[tl] != ';' && s[tl] != ' ' && s[tl] != '+')
+    size_t tl = 0; /* the media type, up to parameters */
+    while (tl < n && s[tl] != ';' && s[tl] != ' ')
         tl++;
-    char vnd[RD_MAX_NAME + 32];
-    int vl = snprintf(vnd, sizeof vnd, "application/vnd.%s.api", ap->vendor ? ap->vendor : ap->name);
-    static const char *const ok[] = {"*/*", "application/*", "application/json", "application/problem"};
+    /* parameters: q and api-version */
+    for (size_t i = tl; i < n;) {
+        while (i < n && (s[i] == ';' || s[i] == ' '))
+            i++;
+        size_t j = i;
+        while (j < n && s[j] != ';')
+            j++;
+        size_t pl = j - i;
+        while (pl && s[i + pl - 1] == ' ')
+            pl--;
+        if (pl >= 2 && (s[i] == 'q' || s[i] == 'Q') && s[i + 1] == '=') {
+            bool zero = true; /* q=0, q=0.0, q=0.000 */
+            for (size_t k = i + 2; k < i + pl; k++)
+                zero = zero && (s[k] == '0' || s[k] == '.');
+            if (zero)
+                return false;
+        } else if (pl > 12 && strncasecmp(s + i, "api-version=", 12) == 0) {
+            if (!query_int(s + i + 12, pl - 12, 1, 1 << 20, version))
+                *version = -1;
+        }
+        i = j;
+    }
+    static const char *const ok[] = {"*/*", "application/*", "application/json", "application/problem+json"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (tl == strlen(ok[i]) && strncasecmp(s, ok[i], tl) == 0)
             return true;
-    return vl > 0 && tl == (size_t)vl && strncasecmp(s, vnd, tl) == 0;
+    char vnd[RD_MAX_NAME + 32];
+    int vl = snprintf(vnd, sizeof vnd, "application/vnd.%s.api+json", ap->vendor ? ap->vendor : ap->name);
+    if (vl <= 0 || tl < (size_t)vl || strncasecmp(s, vnd, (size_t)vl) != 0)
+        return false;
+    if (tl == (size_t)vl)
+        return true;
+    static const char tag[] = "+api-version=";
+    size_t rest = tl - (size_t)vl;
+    if (rest < sizeof tag - 1 || strncasecmp(s + vl, tag, sizeof tag - 1) != 0)
+        return false;
+    if (!query_int(s + vl + sizeof tag - 1, rest - (sizeof tag - 1), 1, 1 << 20, version))
+        *version = -1;
+    return true;
 }
 
 /* Set r->version from Accept, X-Api-Version or ?api-version (they must

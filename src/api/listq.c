@@ -5,6 +5,7 @@
  */
 #include "api/listq.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,16 +88,48 @@ static const app_field *find_field(const app *ap, const app_model *m, int versio
 
 /* ---- values ---------------------------------------------------------- */
 
+/* JSON number syntax: -?digits[.digits][(e|E)[+-]digits]. strtod alone
+ * would also take hex, "inf", "nan" and leading spaces. */
+static bool decimal_syntax(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-')
+        i++;
+    size_t d = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    if (i == d)
+        return false;
+    if (i < n && s[i] == '.') {
+        size_t f = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == f)
+            return false;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t e = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == e)
+            return false;
+    }
+    return i == n;
+}
+
 /* Text as the JSON value the type's check expects; NULL when it cannot be. */
 static json_t *text_json(const app_field *f, const char *s, size_t n)
 {
     switch (f->type) {
     case FT_INTEGER: {
         long long v;
-        return query_int(s, n, -9223372036854775807LL, 9223372036854775807LL, &v) ? json_integer(v) : NULL;
+        return query_int(s, n, LLONG_MIN, LLONG_MAX, &v) ? json_integer(v) : NULL;
     }
     case FT_NUMBER: {
-        if (n == 0 || n > 64)
+        if (n == 0 || n > 64 || !decimal_syntax(s, n))
             return NULL;
         char tmp[65];
         memcpy(tmp, s, n);
@@ -204,7 +237,7 @@ static const char *term_from_text(const app *ap, const app_field *f, fop op, boo
         t->n = 1;
         return NULL;
     }
-    bool list = ops[op].list || (!explicit_op && (T(f->type) & T_COMMA_LIST) && memchr(s, ',', n));
+    bool list = ops[op].list || (op == FOP_EQ && (T(f->type) & T_COMMA_LIST) && memchr(s, ',', n));
     if (list && op == FOP_EQ)
         t->op = op = FOP_IN;
     const char *items[RD_MAX_FILTER_VALUES];
@@ -366,8 +399,8 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
             size_t lens[RD_MAX_FIELDS + 3];
             bool too_many = false;
             size_t k = split_list(p->value, p->value_len, a, items, lens, RD_MAX_FIELDS + 3, &too_many);
-            omit = omit ? omit : arena_alloc(a, m->n_fields ? m->n_fields : 1);
-            memset(omit, 1, m->n_fields);
+            omit = omit ? omit : arena_alloc(a, m->n_fields + 2);
+            memset(omit, 1, m->n_fields + 2);
             for (size_t j = 0; j < k && !too_many; j++) {
                 const app_field *f = find_field(ap, m, version, items[j], lens[j]);
                 if (!f) {
@@ -376,6 +409,8 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
                 }
                 if (f >= m->fields && f < m->fields + m->n_fields)
                     omit[f - m->fields] = false;
+                else if (f == &meta[1] || f == &meta[2])
+                    omit[m->n_fields + (size_t)(f - &meta[1])] = false;
             }
         } else if (strncmp(p->name, "include_", 8) == 0) {
             const app_field *f = app_field_by_json(m, p->name + 8, strlen(p->name + 8));
@@ -439,16 +474,27 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
             hide = !inc;
         }
         if (hide) {
-            if (!omit) {
-                omit = arena_alloc(a, m->n_fields);
-                memset(omit, 0, m->n_fields);
-            }
+            if (!omit)
+                omit = arena_zalloc(a, m->n_fields + 2);
             omit[i] = true;
         }
     }
     q->omit = omit;
     q->count = true;
     return RD_OK;
+}
+
+bool *listq_version_omit(const app_model *m, int version, arena *a)
+{
+    bool *omit = NULL;
+    for (size_t i = 0; i < m->n_fields; i++) {
+        if (!listq_visible(&m->fields[i], version)) {
+            if (!omit)
+                omit = arena_zalloc(a, m->n_fields + 2);
+            omit[i] = true;
+        }
+    }
+    return omit;
 }
 
 /* ---- stored filters -------------------------------------------------- */
@@ -523,10 +569,13 @@ rd_err listq_from_json(const app *ap, const app_model *m, int version, const jso
     if (out->q.n_terms)
         memcpy(terms, out->q.terms, sizeof *terms * out->q.n_terms);
     size_t nt = out->q.n_terms;
-    const char *key;
+    const char *jkey;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
+    json_object_foreach((json_t *)obj, jkey, v)
     {
+        /* errors outlive the body: keep the key in the arena (a copy; the
+         * iteration itself needs jansson's pointer) */
+        const char *key = arena_strdup(a, jkey);
         const app_field *f = find_field(ap, m, version, key, strlen(key));
         if (!f) {
             verrs_add(errs, a, key, arena_printf(a, "The field '%s' is not part of %s.", key, m->name));

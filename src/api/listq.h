@@ -29,6 +29,10 @@ typedef struct listq {
 /* True when f exists in API version v. */
 bool listq_visible(const app_field *f, int v);
 
+/* The omit mask (store_query.omit) of a single row in version v, or NULL
+ * when every field is visible. */
+bool *listq_version_omit(const app_model *m, int version, arena *a);
+
 /* The server-maintained pseudo-fields (id, created_at, updated_at) as
  * app_fields, for filters and sorting. key case applies to their names. */
 const app_field *listq_meta_field(const app *ap, const app_model *m, const char *key, size_t n);

@@ -1,6 +1,7 @@
 /* Query-string parsing; see query.h. */
 #include "api/query.h"
 
+#include <limits.h>
 #include <string.h>
 
 static int hexval(char c)
@@ -110,16 +111,23 @@ bool query_int(const char *s, size_t n, long long min, long long max, long long 
     bool neg = false;
     if (i < n && (s[i] == '-' || s[i] == '+'))
         neg = s[i++] == '-';
-    if (i == n || n - i > 18)
+    if (i == n || n - i > 19)
         return false;
+    /* accumulate negatively: -9223372036854775808 fits, its positive does not */
     long long v = 0;
     for (; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
             return false;
-        v = v * 10 + (s[i] - '0');
+        int d = s[i] - '0';
+        if (v < (LLONG_MIN + d) / 10)
+            return false;
+        v = v * 10 - d;
     }
-    if (neg)
+    if (!neg) {
+        if (v == LLONG_MIN)
+            return false;
         v = -v;
+    }
     if (v < min || v > max)
         return false;
     *out = v;

@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "rd_limits.h"
 
 /* Unknown keys reported one by one; past this, one summary line. A body
  * can hold some hundred thousand distinct keys, and each error costs the

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "app/app_int.h"
-#include "limits.h"
+#include "rd_limits.h"
 
 /* ---- names of things ------------------------------------------------------ */
 

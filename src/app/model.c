@@ -18,7 +18,7 @@
 
 #include "app/app_int.h"
 #include "app/types.h"
-#include "limits.h"
+#include "rd_limits.h"
 
 #define T(ft) (1u << (ft))
 #define T_EVERY (T(FT__COUNT) - 1u)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "rd_limits.h"
 #include "util/dt.h"
 
 /* Ceiling on the compact text of one json field: the body it came from is

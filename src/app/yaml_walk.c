@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "app/app_int.h"
-#include "limits.h"
+#include "rd_limits.h"
 
 /* ---- diagnostics ------------------------------------------------------ */
 

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "limits.h"
+#include "rd_limits.h"
 
 /* True when data nests deeper than RD_MAX_JSON_DEPTH. */
 static bool too_deep(const char *data, size_t len)

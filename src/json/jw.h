@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "rd_limits.h"
 #include "util/mem.h"
 
 /* Embeddable; all fields private. Level d (0-based) is the d+1'th open

@@ -324,9 +324,13 @@ void store__emit_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, co
         type_desc_of(f->type)->emit(f, st, (int)i + 1, ds, w);
     }
     int c = (int)m->n_fields + 1;
-    jw_keyz(w, rf->created_key);
-    emit_stamp(st, c, ds, w);
-    jw_keyz(w, rf->updated_key);
-    emit_stamp(st, c + 1, ds, w);
+    if (!omit || !omit[m->n_fields]) {
+        jw_keyz(w, rf->created_key);
+        emit_stamp(st, c, ds, w);
+    }
+    if (!omit || !omit[m->n_fields + 1]) {
+        jw_keyz(w, rf->updated_key);
+        emit_stamp(st, c + 1, ds, w);
+    }
     jw_obj_end(w);
 }

@@ -154,7 +154,8 @@ void store_conn_close(store_conn *c)
 static size_t model_index(const store *s, const app_model *m) { return (size_t)(m - s->app->models); }
 
 /* Run a one-row select of a model's columns and emit it. */
-static rd_err get_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, const char *id, jw *w)
+static rd_err get_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, const char *id,
+                      const bool *omit, jw *w)
 {
     if (!st)
         return RD_INTERNAL;
@@ -162,7 +163,7 @@ static rd_err get_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, c
     int rc = sqlite3_step(st);
     rd_err e = RD_OK;
     if (rc == SQLITE_ROW)
-        store__emit_row(st, m, rf, NULL, w);
+        store__emit_row(st, m, rf, omit, w);
     else if (rc == SQLITE_DONE)
         e = RD_NOT_FOUND;
     else
@@ -172,10 +173,10 @@ static rd_err get_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, c
     return e;
 }
 
-rd_err store_get(store_conn *c, const app_model *m, const char *id, jw *w)
+rd_err store_get(store_conn *c, const app_model *m, const char *id, const bool *omit, jw *w)
 {
     sqlite3_stmt *st = c->get_stmt[model_index(c->s, m)];
-    return get_row(st, m, &c->s->fmt, id, w);
+    return get_row(st, m, &c->s->fmt, id, omit, w);
 }
 
 static rd_err count_rows(store_conn *c, const app_model *m, const store_query *q, arena *a, long long *out)
@@ -581,7 +582,7 @@ static bool run_job(store *s, store_write *w)
     buf_init(&w->body, w->a, RD_MAX_RESPONSE);
     jw_init(&jwr, &w->body);
     st = store__stmt(s->wcache, store__sql_get(w->a, m));
-    rd_err e = get_row(st, m, &s->fmt, id, &jwr);
+    rd_err e = get_row(st, m, &s->fmt, id, w->omit, &jwr);
     if (e != RD_OK || !jw_ok(&jwr))
         return w->err = RD_INTERNAL, false;
     return true;

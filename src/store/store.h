@@ -40,8 +40,9 @@ void store_close(store *s);
 store_conn *store_conn_open(store *s);
 void store_conn_close(store_conn *c);
 
-/* GET one row as JSON into w. RD_NOT_FOUND when absent. */
-rd_err store_get(store_conn *c, const app_model *m, const char *id, jw *w);
+/* GET one row as JSON into w, leaving out the fields omit marks (NULL:
+ * none). RD_NOT_FOUND when absent. */
+rd_err store_get(store_conn *c, const app_model *m, const char *id, const bool *omit, jw *w);
 
 /* Filter operators (docs/query.md); the SQL for each is in store/sql.c. */
 typedef enum fop {
@@ -72,7 +73,7 @@ typedef struct store_query {
     long long offset;
     bool keyset;      /* creation order from `after` (a rowid; 0 = start) */
     long long after;
-    const bool *omit; /* per field of the model: leave it out; NULL = none */
+    const bool *omit; /* per field of the model, then created_at, updated_at: leave it out; NULL = none */
     bool count;       /* compute the total */
 } store_query;
 
@@ -121,6 +122,7 @@ struct store_write {
     const app_model *model;
     const char *id; /* REPLACE/PATCH/DELETE */
     rowvals vals;   /* CREATE/REPLACE/PATCH */
+    const bool *omit; /* fields left out of the rendered row (API version); NULL: none */
     const char *filter_json; /* FILTER_SAVE */
     const char *owner;       /* FILTER_SAVE: NULL when anonymous */
     long long ttl;           /* FILTER_SAVE: seconds */

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "app/app.h"
-#include "limits.h"
+#include "rd_limits.h"
 
 static char dir[64];
 static char path[128]; /* dir/app.yaml */

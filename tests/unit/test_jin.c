@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "json/jin.h"
-#include "limits.h"
+#include "rd_limits.h"
 
 static int setup(void **state)
 {

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "api/validate.h"
-#include "limits.h"
+#include "rd_limits.h"
 
 static const char *const status_values[] = {"open", "closed"};
 
