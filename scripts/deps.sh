@@ -4,7 +4,8 @@
 # machine that already has them.
 set -eu
 PKGS="gcc make cmake pkg-config libh2o-evloop-dev libjansson-dev libyaml-dev
-libsqlite3-dev sqlite3 libcmocka-dev python3 python3-pytest python3-requests
+libsqlite3-dev sqlite3 libcmocka-dev libjwt-dev libsodium-dev liboath-dev python3
+python3-pytest python3-requests
 strace wrk nginx-light"
 missing=""
 for p in $PKGS; do

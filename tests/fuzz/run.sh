@@ -11,9 +11,9 @@ mkdir -p $out
 SRC=$(find src -name '*.c' ! -name main.c)
 CFLAGS="-std=gnu17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -DRESTD_VERSION=\"fuzz\" -Isrc -isystem /usr/include/h2o -g -O1"
 SAN="-fsanitize=fuzzer,address,undefined"
-for d in jin query app; do
+for d in jin query app jwt; do
     clang $CFLAGS $SAN tests/fuzz/fuzz_$d.c $SRC -o $out/fuzz_$d \
-        -lh2o-evloop -ljansson -lyaml -lsqlite3 -lpthread -lm
+        -lh2o-evloop -ljansson -lyaml -lsqlite3 -lsodium -loath -ljwt -lpthread -lm
     mkdir -p $out/corpus_$d
     (cd $out && ./fuzz_$d -max_total_time="$secs" -max_len=65536 corpus_$d ../tests/fuzz/seeds_$d 2>&1 | tail -3)
 done
