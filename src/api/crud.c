@@ -38,18 +38,8 @@ static void send_json(rq *r, int status, const char *reason, const buf *b)
  * canonical form is lowercase. */
 static const char *canonical_id(rq *r, const char *s, size_t n)
 {
-    if (n != 36)
-        return NULL;
-    char *out = arena_alloc(r->a, 37);
-    for (size_t i = 0; i < 36; i++) {
-        char c = s[i];
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? c != '-' : !((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')))
-            return NULL;
-        out[i] = dash ? '-' : (c >= 'A' && c <= 'F' ? (char)(c | 0x20) : c);
-    }
-    out[36] = '\0';
-    return out;
+    char *out = arena_alloc(r->a, TYPE_UUID_LEN + 1);
+    return type_uuid_parse(s, n, out) ? out : NULL;
 }
 
 /* ---- health ---------------------------------------------------------- */

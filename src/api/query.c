@@ -1,55 +1,9 @@
 /* Query-string parsing; see query.h. */
 #include "api/query.h"
+#include "util/text.h"
 
 #include <limits.h>
 #include <string.h>
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Checks UTF-8 well-formedness (no overlongs, surrogates or > U+10FFFF). */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        size_t len;
-        unsigned cp;
-        if (c < 0x80) {
-            if (c == 0)
-                return false;
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + len > n)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
 
 static char *decode(const char *s, size_t n, arena *a, size_t *outn)
 {
@@ -57,8 +11,8 @@ static char *decode(const char *s, size_t n, arena *a, size_t *outn)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < n ? text_hexval(s[i + 1]) : -1;
+            int lo = i + 2 < n ? text_hexval(s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return NULL;
             out[o++] = (char)(hi * 16 + lo);
@@ -68,7 +22,7 @@ static char *decode(const char *s, size_t n, arena *a, size_t *outn)
         }
     }
     out[o] = '\0';
-    if (!utf8_ok((const unsigned char *)out, o))
+    if (memchr(out, '\0', o) || !text_utf8_valid(out, o))
         return NULL;
     *outn = o;
     return out;

@@ -9,6 +9,7 @@
  * name a field's own bound are built in the request arena.
  */
 #include "app/types.h"
+#include "util/text.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -57,16 +58,6 @@ static size_t utf8_chars(const char *s, size_t n)
 
 /* ---- uuid, ref ------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 bool type_uuid_parse(const char *s, size_t n, char *out)
 {
@@ -80,7 +71,7 @@ bool type_uuid_parse(const char *s, size_t n, char *out)
             out[i] = '-';
             continue;
         }
-        int h = hexval(s[i]);
+        int h = text_hexval(s[i]);
         if (h < 0)
             return false;
         out[i] = lower[h];

@@ -17,6 +17,7 @@
  * back. NaN and infinities, which JSON cannot hold, are null.
  */
 #include "json/jw.h"
+#include "util/text.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -129,45 +130,6 @@ static const unsigned char plain[256] = {
     /* 0x80 - 0xff: all 0 */
 };
 
-/*
- * The well-formed UTF-8 sequence that starts at s (s[0] >= 0x80): returns
- * its length (2-4), or 0 when ill-formed, with *skip set to the length of
- * the maximal subpart that one U+FFFD replaces (at least 1). Ranges from
- * Unicode table 3-7: this rejects overlongs, surrogates and > U+10FFFF.
- */
-static size_t utf8_seq(const unsigned char *s, size_t n, size_t *skip)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    size_t len;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xF4)
-            hi = 0x8F; /* > U+10FFFF */
-    } else {
-        *skip = 1;
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if (i >= n || s[i] < lo || s[i] > hi) {
-            *skip = i;
-            return 0;
-        }
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return len;
-}
-
 /* The end of the run at p that goes out unchanged: printable ASCII other
  * than '"' and '\', and well-formed multibyte sequences other than U+2028
  * and U+2029 (E2 80 A8/A9), which JavaScript cannot take raw. */
@@ -178,7 +140,7 @@ static const unsigned char *plain_run(const unsigned char *p, const unsigned cha
             p++;
         if (p == end || *p < 0x80)
             return p;
-        size_t skip, len = utf8_seq(p, (size_t)(end - p), &skip);
+        size_t skip, len = text_utf8_seq(p, (size_t)(end - p), &skip);
         if (!len || (p[0] == 0xE2 && p[1] == 0x80 && (p[2] & 0xFE) == 0xA8))
             return p;
         p += len;
@@ -243,7 +205,7 @@ static void put_string(jw *w, int comma, const char *str, size_t n, bool colon)
         if (*p < 0x80) {
             put_escape(w, *p++);
         } else {
-            size_t skip, len = utf8_seq(p, (size_t)(end - p), &skip);
+            size_t skip, len = text_utf8_seq(p, (size_t)(end - p), &skip);
             if (len) {
                 put(w, p[2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
                 p += len;
