@@ -272,6 +272,11 @@ CASES = [
     ("ref_list_in_any", {"tags[in]": "<Y>,<Z>"},
      lambda r, c: c["Y"] in tags(r) or c["Z"] in tags(r)),
     ("ref_list_unknown_member", {"tags": NOBODY}, lambda r, c: False),
+    # row 0 holds both X and Y: it must come back once, and count once
+    ("ref_list_in_row_holding_both", {"tags[in]": "<X>,<Y>"},
+     lambda r, c: c["X"] in tags(r) or c["Y"] in tags(r)),
+    ("ref_list_two_member_filters", {"tags": "<X>", "tags[in]": "<Y>,<Z>"},
+     lambda r, c: c["X"] in tags(r) and (c["Y"] in tags(r) or c["Z"] in tags(r))),
     # -- several filters: AND --
     ("and_three_types", {"kind": "a", "active": "true", "price[lt]": "50"},
      lambda r, c: r["kind"] == "a" and r["active"] and nn(r["price"]) and r["price"] < 50),
@@ -293,8 +298,9 @@ def test_filter(shop, data, params, pred):
     ctx, rows = data
     p = subst(params, ctx)
     want = [r["id"] for r in rows if pred(r, ctx)]
-    got, _ = get_list(shop, "products", params=dict(p, limit=100))
+    got, r = get_list(shop, "products", params=dict(p, limit=100))
     assert ids(got) == want, f"filter {p}"
+    assert pag(r)["Total"] == str(len(want)), f"filter {p}: total {pag(r)}"
 
 
 def test_seed_shape_sanity(shop, data):
@@ -451,6 +457,14 @@ def test_32_filters_allowed(shop, data):
 def test_33_filters_is_400(shop, data):
     r = shop.get("products", params=_MANY[:33])
     bad_param(r, _MANY[32][0], shop)  # the detail names the filter that is one too many
+
+
+def test_plus_in_query_is_a_space(shop, data):
+    ctx, rows = data
+    got, _ = get_list(shop, "products?name=WIDGET+LARGE")
+    assert ids(got) == [r["id"] for r in rows if r["name"] == "WIDGET LARGE"]
+    got, _ = get_list(shop, "products?name[like]=WIDGET+*&limit=100")
+    assert ids(got) == [r["id"] for r in rows if r["name"] == "WIDGET LARGE"]
 
 
 def test_parameter_without_value(shop, data):

@@ -102,6 +102,8 @@ CASES = [
     ("array_ref_list_any_member", {"tags": ["<Y>", "<Z>"]},
      lambda r, c: c["Y"] in tags(r) or c["Z"] in tags(r)),
     ("array_single", {"name": ["Zed"]}, lambda r, c: r["name"] == "Zed"),
+    ("array_ref_list_row_holding_both", {"tags": ["<X>", "<Y>"]},
+     lambda r, c: c["X"] in tags(r) or c["Y"] in tags(r)),
     # object: operators
     ("op_ge", {"qty": {"ge": 3}}, lambda r, c: nn(r["qty"]) and r["qty"] >= 3),
     ("op_range", {"qty": {"gt": 0, "lt": 12}}, lambda r, c: nn(r["qty"]) and 0 < r["qty"] < 12),
@@ -243,7 +245,8 @@ def test_stored_filter_is_evaluated_when_read(shop, data):
 
 # -- unknown, foreign, expired ids ------------------------------------------------------------
 
-@pytest.mark.parametrize("fid", [random_uuid(), "nope", "x" * 300, "0", "start"])
+@pytest.mark.parametrize("fid", ["5b0c0e1e-0000-4000-8000-00000000abcd", "nope", "x" * 300, "0",
+                                 "start"], ids=lambda v: v if len(v) < 40 else f"long{len(v)}")
 def test_unknown_id_is_404(shop, data, fid):
     problem(shop.get(f"products/filter/{fid}"), 404, shop)
 
