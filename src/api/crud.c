@@ -128,7 +128,10 @@ static void pagination_obj(jw *w, const listq *lq, const store_page *pg, const c
     jw_keyz(w, "returned");
     jw_int(w, pg->returned);
     jw_keyz(w, "total");
-    jw_int(w, pg->total);
+    if (lq->q.count)
+        jw_int(w, pg->total);
+    else
+        jw_null(w);
     if (lq->q.keyset) {
         jw_keyz(w, "next_cursor");
         if (next)
@@ -156,7 +159,8 @@ static void send_list(rq *r, const app_model *m, listq *lq)
         set_header_ll(r, "x-pagination-limit", lq->q.limit);
         set_header_ll(r, "x-pagination-offset", lq->q.offset);
         set_header_ll(r, "x-pagination-returned", pg.returned);
-        set_header_ll(r, "x-pagination-total", pg.total);
+        if (lq->q.count)
+            set_header_ll(r, "x-pagination-total", pg.total);
         if (next)
             rq_header(r, "x-pagination-next-cursor", next);
         send_json(r, 200, "OK", rows);

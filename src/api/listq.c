@@ -332,7 +332,7 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
         memcpy(terms, q->terms, sizeof *terms * q->n_terms);
     q->terms = terms;
     bool *omit = NULL;
-    bool has_offset = false, has_cursor = false, has_limit = false;
+    bool has_offset = false, has_cursor = false, has_limit = false, want_total = true;
     for (size_t i = 0; i < n; i++) {
         const qparam *p = &params[i];
         for (size_t k = 0; k < i; k++) {
@@ -360,6 +360,12 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
                 set_error(detail, a, "page", "must be an integer of 1 or more");
                 return RD_BAD_REQUEST;
             }
+        } else if (strcmp(p->name, "total") == 0) {
+            if (strcmp(p->value, "true") != 0 && strcmp(p->value, "false") != 0) {
+                set_error(detail, a, "total", "must be true or false");
+                return RD_BAD_REQUEST;
+            }
+            want_total = p->value[0] == 't';
         } else if (strcmp(p->name, "envelope") == 0) {
             if (strcmp(p->value, "true") != 0 && strcmp(p->value, "false") != 0) {
                 set_error(detail, a, "envelope", "must be true or false");
@@ -480,7 +486,7 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
         }
     }
     q->omit = omit;
-    q->count = true;
+    q->count = want_total || out->page;
     return RD_OK;
 }
 

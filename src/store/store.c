@@ -27,10 +27,24 @@ struct store {
     bool stopping;
 };
 
+/* Filtered totals are a count(*) over the matching rows; paging through
+ * one filter asks for the same count again and again. A small direct-mapped
+ * cache per connection keeps recent ones, keyed by the count's SQL and
+ * bound values and valid only for the database version it was counted at
+ * (PRAGMA data_version, read inside the same read transaction: any commit
+ * by the writer invalidates every entry, so a total is never stale). */
+#define COUNT_CACHE 64
+typedef struct count_entry {
+    char *key; /* heap */
+    long long dv;
+    long long n;
+} count_entry;
+
 struct store_conn {
     store *s;
     sqlite3 *db;
     stmt_cache *cache;
+    count_entry counts[COUNT_CACHE];
     arena *sql;               /* SQL text per model, built once */
     sqlite3_stmt **get_stmt;  /* GET by id per model: the hot path skips the cache lookup */
 };
@@ -133,6 +147,10 @@ store_conn *store_conn_open(store *s)
         return NULL;
     }
     store__exec(c->db, "PRAGMA query_only = 1");
+    /* Map the file for reads: a GET then copies pages from the page cache
+     * instead of a pread per page (about 16% of a GET's CPU here). Only
+     * address space: the kernel pages it in on demand. */
+    store__exec(c->db, "PRAGMA mmap_size = 1073741824");
     c->cache = store__cache_new(c->db);
     c->sql = arena_new();
     c->get_stmt = arena_zalloc(c->sql, s->app->n_models * sizeof *c->get_stmt);
@@ -145,6 +163,8 @@ void store_conn_close(store_conn *c)
 {
     if (!c)
         return;
+    for (size_t i = 0; i < COUNT_CACHE; i++)
+        free(c->counts[i].key);
     store__cache_free(c->cache);
     sqlite3_close(c->db);
     arena_free(c->sql);
@@ -179,6 +199,53 @@ rd_err store_get(store_conn *c, const app_model *m, const char *id, const bool *
     return get_row(st, m, &c->s->fmt, id, omit, w);
 }
 
+/* The cache key of a filtered count: its SQL and every bound value. */
+static char *count_key(arena *a, const char *sql, const store_query *q)
+{
+    buf b;
+    buf_init(&b, a, 1 << 22);
+    buf_puts(&b, sql);
+    for (size_t i = 0; i < q->n_terms; i++) {
+        const fterm *t = &q->terms[i];
+        for (size_t k = 0; k < t->n; k++) {
+            const sqlval *v = &t->vals[k];
+            switch (v->kind) {
+            case SV_INT:
+                buf_printf(&b, "\x1fi%lld", (long long)v->i);
+                break;
+            case SV_REAL:
+                buf_printf(&b, "\x1fr%.17g", v->d);
+                break;
+            case SV_TEXT:
+                buf_printf(&b, "\x1ft%zu:", v->n);
+                buf_append(&b, v->s, v->n);
+                break;
+            default:
+                buf_puts(&b, "\x1fn");
+            }
+        }
+    }
+    return b.len < b.max ? (char *)buf_cstr(&b) : NULL;
+}
+
+static size_t key_hash(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static rd_err step_count(sqlite3_stmt *st, long long *out)
+{
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? RD_OK : RD_UNAVAILABLE;
+}
+
+/* Runs inside the caller's read transaction. */
 static rd_err count_rows(store_conn *c, const app_model *m, const store_query *q, arena *a, long long *out)
 {
     sqlite3_stmt *st;
@@ -188,19 +255,33 @@ static rd_err count_rows(store_conn *c, const app_model *m, const store_query *q
         if (!st)
             return RD_INTERNAL;
         sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
-    } else {
-        st = store__stmt(c->cache, store__sql_count(a, m, q));
-        if (!st)
-            return RD_INTERNAL;
-        store_query nq = *q;
-        nq.keyset = false;
-        store__bind_where(st, &nq);
+        return step_count(st, out);
     }
-    int rc = sqlite3_step(st);
-    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? RD_OK : RD_UNAVAILABLE;
+    const char *sql = store__sql_count(a, m, q);
+    sqlite3_stmt *dvs = store__stmt(c->cache, "PRAGMA data_version");
+    long long dv = -1;
+    if (dvs && step_count(dvs, &dv) != RD_OK)
+        dv = -1;
+    char *key = dv >= 0 ? count_key(a, sql, q) : NULL;
+    count_entry *ce = key ? &c->counts[key_hash(key) % COUNT_CACHE] : NULL;
+    if (ce && ce->key && ce->dv == dv && strcmp(ce->key, key) == 0) {
+        *out = ce->n;
+        return RD_OK;
+    }
+    st = store__stmt(c->cache, sql);
+    if (!st)
+        return RD_INTERNAL;
+    store_query nq = *q;
+    nq.keyset = false;
+    store__bind_where(st, &nq);
+    rd_err e = step_count(st, out);
+    if (e == RD_OK && ce) {
+        free(ce->key);
+        ce->key = xstrdup(key);
+        ce->dv = dv;
+        ce->n = *out;
+    }
+    return e;
 }
 
 rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena *a, jw *w,
@@ -425,10 +506,10 @@ static void unique_detail(store *s, store_write *w)
     const app_field *f = dot ? app_field_by_name(w->model, dot + 1) : NULL;
     w->err = RD_CONFLICT;
     if (f && !strchr(dot, ','))
-        w->detail = arena_printf(w->a, "%s: a %s with this value already exists (constraint ux_%s__%s)",
+        w->detail = arena_printf(w->a, "%s: another %s already has this value (unique constraint ux_%s__%s)",
                                  f->error_name, w->model->name, w->model->name, f->name);
     else
-        w->detail = arena_printf(w->a, "a %s with these values already exists", w->model->name);
+        w->detail = arena_printf(w->a, "another %s already has these values", w->model->name);
 }
 
 /* After a refused delete, find who still points at the row. */
