@@ -177,6 +177,12 @@ static bool is_server_key(const char keys[3][RD_MAX_NAME + 1], const char *k)
     return strcmp(k, keys[0]) == 0 || strcmp(k, keys[1]) == 0 || strcmp(k, keys[2]) == 0;
 }
 
+/* Types whose empty string is "no value" under blank_as_null. */
+static const bool blank_types[FT__COUNT] = {
+    [FT_STRING] = true, [FT_TEXT] = true, [FT_ENUM] = true, [FT_UUID] = true,
+    [FT_REF] = true,    [FT_DATE] = true, [FT_DATETIME] = true,
+};
+
 rd_err val_body(const app *ap, const app_model *m, const json_t *body, val_mode mode, arena *a,
                 rowvals *out, verrs *errs)
 {
@@ -222,6 +228,8 @@ rd_err val_body(const app *ap, const app_model *m, const json_t *body, val_mode 
         const app_field *f = &m->fields[i];
         const json_t *val = given[i];
         const char *why = NULL;
+        if (val && ap->blank_as_null && json_is_string(val) && json_string_length(val) == 0 && blank_types[f->type])
+            val = json_null(); /* a static singleton: no reference to release */
         if (val) {
             if (f->read_only)
                 why = "is read-only";

@@ -182,12 +182,13 @@ _Static_assert(sizeof list_keys / sizeof list_keys[0] == LSK__COUNT, "one row pe
  * a day, in seconds. */
 #define DEFAULT_FILTER_TTL 86400
 
-enum { CK_PAYLOAD, CK_ERROR_KEYS, CK_DATES, CK_ERRORS, CK__COUNT };
+enum { CK_PAYLOAD, CK_ERROR_KEYS, CK_DATES, CK_ERRORS, CK_BLANK, CK__COUNT };
 static const app__key conv_keys[] = {
     [CK_PAYLOAD] = {"payload_keys"},
     [CK_ERROR_KEYS] = {"error_keys"},
     [CK_DATES] = {"dates"},
     [CK_ERRORS] = {"errors"},
+    [CK_BLANK] = {"blank_as_null"},
 };
 _Static_assert(sizeof conv_keys / sizeof conv_keys[0] == CK__COUNT, "one row per key");
 
@@ -254,6 +255,8 @@ static void load_conventions(app__ctx *c, app *a, yaml_node_t *n)
         read_choice(c, ck[CK_DATES].val, "dates", date_names, DS__COUNT, &v);
         a->dates = (date_style)v;
     }
+    if (ck[CK_BLANK].val)
+        app__bool(c, ck[CK_BLANK].val, "blank_as_null", &a->blank_as_null);
     if (ck[CK_ERRORS].val) {
         v = a->errors;
         read_choice(c, ck[CK_ERRORS].val, "errors", err_names, ES__COUNT, &v);

@@ -116,6 +116,7 @@ typedef struct app {
     key_case error_case;
     date_style dates;
     err_style errors;
+    bool blank_as_null; /* "" in a string/text/enum/uuid/date value means null, in and out */
     size_t max_body; /* bytes */
     /* lists (docs/query.md); 0 means the built-in default */
     long long default_limit;

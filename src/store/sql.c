@@ -321,6 +321,11 @@ void store__emit_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, co
         if (omit && omit[i])
             continue;
         jw_keyz(w, f->json_name);
+        if (rf->blank_as_null && sqlite3_column_type(st, (int)i + 1) == SQLITE_TEXT &&
+            sqlite3_column_bytes(st, (int)i + 1) == 0) {
+            jw_null(w); /* stored before the app asked for blank_as_null */
+            continue;
+        }
         type_desc_of(f->type)->emit(f, st, (int)i + 1, ds, w);
     }
     int c = (int)m->n_fields + 1;

@@ -76,6 +76,7 @@ store *store_open(const char *path, const app *ap, char **msg)
     s->path = xstrdup(path);
     s->app = ap;
     s->fmt.ds = ap->dates;
+    s->fmt.blank_as_null = ap->blank_as_null;
     make_key(s->fmt.id_key, sizeof s->fmt.id_key, "id", ap->payload_case);
     make_key(s->fmt.created_key, sizeof s->fmt.created_key, "created_at", ap->payload_case);
     make_key(s->fmt.updated_key, sizeof s->fmt.updated_key, "updated_at", ap->payload_case);

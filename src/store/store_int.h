@@ -36,6 +36,7 @@ const char *store__sql_exists(arena *a, const app_model *m);
  * in the payload key case. */
 typedef struct row_fmt {
     date_style ds;
+    bool blank_as_null;
     char id_key[8], created_key[16], updated_key[16];
 } row_fmt;
 
