@@ -127,7 +127,10 @@ void rq_respond(rq *r, int status, const char *reason, const char *ctype, const 
                     req->path_normalized.len, status, us, iov.len);
     }
     h2o_start_response(req, &generator);
-    h2o_send(req, &iov, iov.len ? 1 : 0, H2O_SEND_STATE_FINAL);
+    /* libh2o 2.2 sends whatever body it is given, HEAD or not: a HEAD
+     * answer states the length and carries no bytes. */
+    bool head = r->method == M_HEAD;
+    h2o_send(req, &iov, iov.len && !head ? 1 : 0, H2O_SEND_STATE_FINAL);
 }
 
 /* Runs on the writer thread: only hand the job back to its loop. */
