@@ -5,6 +5,7 @@ DB     ?= sqlite:data/restd.db
 LISTEN ?= 127.0.0.1:8080
 PYTHON ?= /usr/bin/python3
 JOBS   ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps build build-asan run check unit http bench fuzz clean
 
