@@ -85,6 +85,25 @@
  * the writer's lock. */
 #define RD_BUSY_TIMEOUT_MS 5000
 
+/* The app file's `auth:` section (docs/app-format.md). Lifetimes are in
+ * seconds. An access token lives at least 30 s: a shorter one can expire
+ * between issue and first use on a slow link. */
+#define RD_MIN_ACCESS_TTL 30
+/* An access token lives at most a day: it cannot be revoked, so a stolen one
+ * must die soon. */
+#define RD_MAX_ACCESS_TTL 86400
+/* A refresh token lives at least a minute: it must outlive its access token
+ * (the loader also requires refresh_ttl > access_ttl). */
+#define RD_MIN_REFRESH_TTL 60
+/* A refresh token lives at most a year: a sign-in is renewed at least yearly. */
+#define RD_MAX_REFRESH_TTL (365 * 86400)
+/* refresh_grace: at most a day after the access token expired. */
+#define RD_MAX_REFRESH_GRACE 86400
+/* issuer and audience: the longest iss the JWT code accepts (AUTHJWT_MAX_NAME). */
+#define RD_MAX_TOKEN_NAME 255
+/* Role names in one list (superusers, read, write): checked on every request. */
+#define RD_MAX_ROLES 64
+
 /* Default and maximum page size of a list. */
 #define RD_DEFAULT_PAGE 100
 #define RD_MAX_PAGE 1000

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/authn.h"
 #include "api/listq.h"
 #include "api/query.h"
 #include "app/types.h"
@@ -215,7 +216,7 @@ static void h_list(rq *r, const app_model *m, const char *unused)
 static void h_filter_get(rq *r, const app_model *m, const char *id)
 {
     const char *json = NULL;
-    rd_err e = store_filter_get(r->conn, m, id, NULL, r->a, &json);
+    rd_err e = store_filter_get(r->conn, m, id, r->user_id, r->a, &json);
     if (e != RD_OK) {
         problem_send(r, e, e == RD_NOT_FOUND ? "no such stored filter (it may have expired)" : NULL, NULL);
         return;
@@ -379,6 +380,7 @@ static void h_filter_save(rq *r, const app_model *m, const char *unused)
     store_write *w = arena_zalloc(r->a, sizeof *w);
     w->op = STORE_FILTER_SAVE;
     w->model = m;
+    w->owner = r->user_id; /* a stored filter belongs to its caller */
     w->filter_json = arena_strdup(r->a, text ? text : "{}");
     free(text);
     w->ttl = r->app->stored_filter_ttl > 0 ? r->app->stored_filter_ttl : 86400;
@@ -638,6 +640,8 @@ void api_handle(rq *r)
         problem_send(r, e, detail, NULL);
         return;
     }
+    if (authn_route(r))
+        return;
     size_t bl = strlen(ap->base_path);
     if (n <= bl + 1 || memcmp(p, ap->base_path, bl) != 0 || p[bl] != '/') {
         problem_send(r, RD_NO_ROUTE, "no such route", NULL);
@@ -655,6 +659,9 @@ void api_handle(rq *r)
         problem_send(r, RD_NO_ROUTE, "no such route", NULL);
         return;
     }
+    /* Who is calling comes before anything about the route is revealed. */
+    if (ap->auth && !authn_require(r))
+        return;
     bool is_filter = k >= 2 && len[1] == 6 && memcmp(seg[1], "filter", 6) == 0;
     if (k == 3 && !is_filter) {
         /* {parent route}/{pid}/{child route} */
@@ -672,6 +679,8 @@ void api_handle(rq *r)
             method_not_allowed(r, T_NESTED);
             return;
         }
+        if (ap->auth && !authn_allowed(r, child, r->method == M_POST))
+            return;
         const char *pid = canonical_id(r, seg[1], len[1]);
         if (!pid || store_exists(r->conn, m, pid, r->a) != RD_OK) {
             problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "no %s with that id", m->name), NULL);
@@ -689,6 +698,10 @@ void api_handle(rq *r)
         method_not_allowed(r, t);
         return;
     }
+    bool write = (t == T_COLLECTION && r->method == M_POST) ||
+                 (t == T_ITEM && r->method != M_GET && r->method != M_HEAD);
+    if (ap->auth && !authn_allowed(r, m, write))
+        return;
     if ((t == T_ITEM || t == T_FILTER) && !id) {
         problem_send(r, RD_NOT_FOUND,
                      t == T_FILTER ? "no such stored filter" : arena_printf(r->a, "no %s with that id", m->name),

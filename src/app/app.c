@@ -1,12 +1,13 @@
 /*
- * The app model's public side: app_load and app_free, the `app:` section of
- * the file, lookups, type names and key-case conversion.
+ * The app model's public side: app_load and app_free, the `app:` and
+ * `auth:` sections of the file, lookups, type names and key-case conversion.
  *
  * app_load builds the whole model in one arena (app->priv) and hands it out
  * only when the file had no problem at all; otherwise it frees everything
  * and returns every problem found as "PATH:LINE:COL: message" lines. The
  * YAML reading lives in yaml_walk.c, the `models:` section in model.c.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -128,10 +129,11 @@ const app_field *app_field_by_name(const app_model *m, const char *name)
 
 /* ---- the app: section ------------------------------------------------------- */
 
-enum { TK_APP, TK_MODELS, TK__COUNT };
+enum { TK_APP, TK_MODELS, TK_AUTH, TK__COUNT };
 static const app__key top_keys[] = {
     [TK_APP] = {"app", .required = true},
     [TK_MODELS] = {"models", .required = true},
+    [TK_AUTH] = {"auth"},
 };
 _Static_assert(sizeof top_keys / sizeof top_keys[0] == TK__COUNT, "one row per key");
 
@@ -430,22 +432,470 @@ static void load_app_section(app__ctx *c, app *a, yaml_node_t *n, const yaml_nod
         a->vendor = a->name;
 }
 
-/* The health path is matched before any route: it must not hide one. */
-static void check_health_path(app__ctx *c, const app *a, const yaml_node_t *at)
+/* The model whose routes a fixed path p (the health path, an auth route)
+ * would hide: such paths are matched before any model route, so p must not
+ * be under base_path with a model's route as its first segment. NULL when
+ * p hides nothing. */
+static const app_model *hidden_model(const app *a, const char *p)
 {
     size_t bl = strlen(a->base_path);
-    const char *h = a->health_path;
-    if (strncmp(h, a->base_path, bl) != 0 || h[bl] != '/')
-        return;
-    const char *seg = h + bl + 1;
-    const app_model *m = app_model_by_route(a, seg, strcspn(seg, "/"));
+    if (strncmp(p, a->base_path, bl) != 0 || p[bl] != '/')
+        return NULL;
+    const char *seg = p + bl + 1;
+    return app_model_by_route(a, seg, strcspn(seg, "/"));
+}
+
+/* A path `what` (the key that set it) must not hide a model route. Reported
+ * at `at`, or at the model when the path is a default (at == NULL). */
+static void check_hiding(app__ctx *c, const app *a, const char *p, const char *what,
+                         const yaml_node_t *at)
+{
+    const app_model *m = hidden_model(a, p);
     if (!m)
         return;
     if (at)
-        app__err(c, at, "health_path '%s' hides the route of model '%s'", h, m->name);
+        app__err(c, at, "%s '%s' hides the route of model '%s'", what, p, m->name);
     else
-        app__err_at(c, m->line, 1, "route '%s' of model '%s' is hidden by the health path '%s'",
-                    m->route, m->name, h);
+        app__err_at(c, m->line, 1, "route '%s' of model '%s' is hidden by the %s '%s'", m->route,
+                    m->name, what, p);
+}
+
+/* The health path is matched before any route: it must not hide one. */
+static void check_health_path(app__ctx *c, const app *a, const yaml_node_t *at)
+{
+    check_hiding(c, a, a->health_path, at ? "health_path" : "health path", at);
+}
+
+/* ---- the auth: section ------------------------------------------------------ */
+
+enum {
+    AUK_USERS,
+    AUK_LOGIN_FIELD,
+    AUK_ROLE_FIELD,
+    AUK_ACTIVE_FIELD,
+    AUK_ISSUER,
+    AUK_AUDIENCE,
+    AUK_ACCESS_TTL,
+    AUK_REFRESH_TTL,
+    AUK_REFRESH_GRACE,
+    AUK_LOGIN_WITH,
+    AUK_PASSWORD_FIELD,
+    AUK_API_KEY_FIELD,
+    AUK_ROUTES,
+    AUK_DENIED_STATUS,
+    AUK_SUPERUSERS,
+    AUK_DEFAULT_ACCESS,
+    AUK__COUNT
+};
+static const app__key auth_keys[] = {
+    [AUK_USERS] = {"users", .required = true},
+    [AUK_LOGIN_FIELD] = {"login_field", .required = true},
+    [AUK_ROLE_FIELD] = {"role_field"},
+    [AUK_ACTIVE_FIELD] = {"active_field"},
+    [AUK_ISSUER] = {"issuer"},
+    [AUK_AUDIENCE] = {"audience"},
+    [AUK_ACCESS_TTL] = {"access_ttl"},
+    [AUK_REFRESH_TTL] = {"refresh_ttl"},
+    [AUK_REFRESH_GRACE] = {"refresh_grace"},
+    [AUK_LOGIN_WITH] = {"login_with"},
+    [AUK_PASSWORD_FIELD] = {"password_field"},
+    [AUK_API_KEY_FIELD] = {"api_key_field"},
+    [AUK_ROUTES] = {"routes"},
+    [AUK_DENIED_STATUS] = {"denied_status"},
+    [AUK_SUPERUSERS] = {"superusers"},
+    [AUK_DEFAULT_ACCESS] = {"default_access"},
+};
+_Static_assert(sizeof auth_keys / sizeof auth_keys[0] == AUK__COUNT, "one row per key");
+
+/* The fields of `users` the section names: which key, the types allowed,
+ * whether the field must be unique and required (it names one user), and
+ * where the resolved field goes. */
+static const struct {
+    int key;
+    unsigned types; /* bit (1u << field_type) */
+    bool identity;
+    size_t offset; /* of the const app_field * in app_auth */
+} auth_fields[] = {
+    {AUK_LOGIN_FIELD, 1u << FT_STRING, true, offsetof(app_auth, login)},
+    {AUK_ROLE_FIELD, 1u << FT_STRING | 1u << FT_ENUM, false, offsetof(app_auth, role)},
+    {AUK_ACTIVE_FIELD, 1u << FT_BOOLEAN, false, offsetof(app_auth, active)},
+};
+
+/* auth.routes: each optional; where each accepted path goes. */
+enum { RK_LOGIN, RK_REFRESH, RK_LOGOUT, RK__COUNT };
+static const app__key route_keys[] = {
+    [RK_LOGIN] = {"login"},
+    [RK_REFRESH] = {"refresh"},
+    [RK_LOGOUT] = {"logout"},
+};
+_Static_assert(sizeof route_keys / sizeof route_keys[0] == RK__COUNT, "one row per key");
+static const size_t route_offsets[] = {
+    [RK_LOGIN] = offsetof(app_auth, login_path),
+    [RK_REFRESH] = offsetof(app_auth, refresh_path),
+    [RK_LOGOUT] = offsetof(app_auth, logout_path),
+};
+_Static_assert(sizeof route_offsets / sizeof route_offsets[0] == RK__COUNT, "one per route");
+
+/* An access mapping (a model's `access:`, auth.default_access). */
+enum { XK_READ, XK_WRITE, XK__COUNT };
+static const app__key access_keys[] = {
+    [XK_READ] = {"read"},
+    [XK_WRITE] = {"write"},
+};
+_Static_assert(sizeof access_keys / sizeof access_keys[0] == XK__COUNT, "one row per key");
+
+/* The ways to log in (auth.login_with), as app_auth's flags. */
+enum { LW_PASSWORD, LW_API_KEY, LW__COUNT };
+static const char *const login_ways[] = {
+    [LW_PASSWORD] = "password",
+    [LW_API_KEY] = "api_key",
+};
+_Static_assert(sizeof login_ways / sizeof login_ways[0] == LW__COUNT, "one name per way");
+
+/* Defaults of the section (docs/app-format.md, "auth"): tokens for 15
+ * minutes, sign-ins for 14 days, refresh until the refresh token expires. */
+#define DEFAULT_ACCESS_TTL 900
+#define DEFAULT_REFRESH_TTL (14 * 86400)
+#define DEFAULT_DENIED_STATUS 403
+
+static void note_role(app__ctx *c, const char *name, const yaml_node_t *at)
+{
+    if (c->n_roles == c->cap_roles) {
+        size_t cap = c->cap_roles ? c->cap_roles * 2 : 64;
+        app__role_use *r = arena_alloc(c->tmp, cap * sizeof *r);
+        if (c->n_roles)
+            memcpy(r, c->roles, c->n_roles * sizeof *r);
+        c->roles = r;
+        c->cap_roles = cap;
+    }
+    c->roles[c->n_roles++] = (app__role_use){name, at};
+}
+
+/* A list of role names: each [a-z][a-z0-9_]* or (when star) "*", each once,
+ * at most RD_MAX_ROLES. Only the good names are kept; each is noted for the
+ * check against an enum role field. */
+static void read_roles(app__ctx *c, yaml_node_t *n, const char *what, bool star,
+                       const char *const **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (!app__want(c, n, YAML_SEQUENCE_NODE, what))
+        return;
+    size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count > RD_MAX_ROLES) {
+        app__err(c, n, "%s: too many roles (%zu; at most %d)", what, count, RD_MAX_ROLES);
+        return;
+    }
+    const char **roles = arena_alloc(c->a, (count ? count : 1) * sizeof *roles);
+    const yaml_node_t **at = arena_alloc(c->tmp, (count ? count : 1) * sizeof *at);
+    size_t k = 0;
+    const char *each = arena_printf(c->tmp, "each of %s", what);
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        yaml_node_t *v = app__node(c, *it);
+        const char *s = app__str(c, v, each);
+        if (!s)
+            continue;
+        bool is_star = strcmp(s, "*") == 0;
+        if (is_star && !star) {
+            app__err(c, v, "%s: '*' is not allowed here (every signed-in caller would have every "
+                           "right); name roles",
+                     what);
+            continue;
+        }
+        if (!is_star && !app__name_ok(s)) {
+            app__err(c, v, "%s: '%s' must be a role name ([a-z][a-z0-9_]*, at most %d characters)%s",
+                     what, app__q(c, s), RD_MAX_NAME, star ? " or \"*\"" : "");
+            continue;
+        }
+        size_t j = 0;
+        while (j < k && strcmp(roles[j], s) != 0)
+            j++;
+        if (j < k) {
+            app__err(c, v, "%s: '%s' is listed twice (first at line %u)", what, s, app__line(at[j]));
+            continue;
+        }
+        at[k] = v;
+        roles[k++] = arena_strdup(c->a, s);
+        if (!is_star)
+            note_role(c, roles[k - 1], v);
+    }
+    *out = roles;
+    *n_out = k;
+}
+
+bool app__load_access(app__ctx *c, yaml_node_t *n, const char *what, app_access *out)
+{
+    memset(out, 0, sizeof *out);
+    app__kv xk[XK__COUNT];
+    if (!app__map(c, n, NULL, what, access_keys, XK__COUNT, xk))
+        return false;
+    if (xk[XK_READ].val)
+        read_roles(c, xk[XK_READ].val, arena_printf(c->tmp, "read of %s", what), true, &out->read,
+                   &out->n_read);
+    if (xk[XK_WRITE].val)
+        read_roles(c, xk[XK_WRITE].val, arena_printf(c->tmp, "write of %s", what), true,
+                   &out->write, &out->n_write);
+    return true;
+}
+
+/* issuer, audience: 1..RD_MAX_TOKEN_NAME printable ASCII characters. */
+static void read_token_name(app__ctx *c, const yaml_node_t *n, const char *what, const char **out)
+{
+    const char *s = app__str(c, n, what);
+    if (!s)
+        return;
+    size_t len = strlen(s);
+    bool ok = len >= 1 && len <= RD_MAX_TOKEN_NAME;
+    for (const char *p = s; ok && *p; p++)
+        ok = *p >= 0x20 && *p <= 0x7e;
+    if (ok)
+        *out = arena_strdup(c->a, s);
+    else
+        app__err(c, n, "%s: '%s' must be 1 to %d printable ASCII characters", what, app__q(c, s),
+                 RD_MAX_TOKEN_NAME);
+}
+
+/* password_field, api_key_field: a key of the login body,
+ * [A-Za-z][A-Za-z0-9_]* of at most RD_MAX_NAME characters. */
+static void read_body_key(app__ctx *c, const yaml_node_t *n, const char *what, const char **out)
+{
+    const char *s = app__str(c, n, what);
+    if (!s)
+        return;
+    bool ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z');
+    size_t i = 1;
+    for (; ok && s[i]; i++)
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+             (s[i] >= '0' && s[i] <= '9') || s[i] == '_';
+    if (ok && i <= RD_MAX_NAME)
+        *out = arena_strdup(c->a, s);
+    else
+        app__err(c, n, "%s: '%s' must match [A-Za-z][A-Za-z0-9_]* (at most %d characters)", what,
+                 app__q(c, s), RD_MAX_NAME);
+}
+
+/* auth.login_with: a non-empty list of distinct ways. */
+static void read_login_with(app__ctx *c, app_auth *au, yaml_node_t *n)
+{
+    if (!app__want(c, n, YAML_SEQUENCE_NODE, "login_with"))
+        return;
+    if (n->data.sequence.items.top == n->data.sequence.items.start) {
+        app__err(c, n, "login_with: at least one way to log in is needed (password, api_key)");
+        return;
+    }
+    const yaml_node_t *seen[LW__COUNT] = {NULL};
+    bool any = false;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        yaml_node_t *v = app__node(c, *it);
+        int w = -1;
+        read_choice(c, v, "each of login_with", login_ways, LW__COUNT, &w);
+        if (w < 0)
+            continue;
+        if (seen[w]) {
+            app__err(c, v, "login_with: '%s' is listed twice (first at line %u)", login_ways[w],
+                     app__line(seen[w]));
+            continue;
+        }
+        seen[w] = v;
+        any = true;
+    }
+    if (any) { /* only when something could be read: else keep the default */
+        au->login_password = seen[LW_PASSWORD] != NULL;
+        au->login_api_key = seen[LW_API_KEY] != NULL;
+    }
+}
+
+/* auth.routes: absolute paths as health_path, distinct, not the health
+ * path, hiding no model route. */
+static void read_auth_routes(app__ctx *c, const app *a, app_auth *au, yaml_node_t *n)
+{
+    app__kv rk[RK__COUNT];
+    if (!app__map(c, n, NULL, "auth.routes", route_keys, RK__COUNT, rk))
+        return;
+    for (int i = 0; i < RK__COUNT; i++) {
+        if (!rk[i].val)
+            continue;
+        const char *what = arena_printf(c->tmp, "routes.%s", route_keys[i].name);
+        const char *s = app__str(c, rk[i].val, what);
+        if (!s)
+            continue;
+        if (!url_path_ok(s, true)) {
+            app__err(c, rk[i].val,
+                     "%s: '%s' must be an absolute path like /auth/%s ([A-Za-z0-9_.-] segments, "
+                     "no trailing slash, at most %d characters)",
+                     what, app__q(c, s), route_keys[i].name, RD_MAX_URL_PATH);
+            continue;
+        }
+        int j = 0;
+        while (j < i && !(rk[j].val && *(const char **)((char *)au + route_offsets[j]) &&
+                          strcmp(*(const char **)((char *)au + route_offsets[j]), s) == 0))
+            j++;
+        if (j < i) {
+            app__err(c, rk[i].val, "%s: '%s' is already the %s route (line %u)", what, s,
+                     route_keys[j].name, app__line(rk[j].val));
+            continue;
+        }
+        if (strcmp(s, a->health_path) == 0) {
+            app__err(c, rk[i].val, "%s: '%s' is the health path", what, s);
+            continue;
+        }
+        if (hidden_model(a, s)) {
+            check_hiding(c, a, s, what, rk[i].val);
+            continue;
+        }
+        *(const char **)((char *)au + route_offsets[i]) = arena_strdup(c->a, s);
+    }
+}
+
+/* auth.denied_status: 401 or 403. */
+static void read_denied_status(app__ctx *c, app_auth *au, const yaml_node_t *n)
+{
+    const char *s = app__str(c, n, "denied_status");
+    int64_t v;
+    if (!s)
+        return;
+    if (app__parse_int(s, &v) && (v == 401 || v == 403))
+        au->denied_status = (int)v;
+    else
+        app__err(c, n, "denied_status must be 401 or 403, not '%s'", app__q(c, s));
+}
+
+/* The three fields of `users` the section names (auth_fields). A field
+ * whose own definition had a problem is not checked again. */
+static void resolve_auth_fields(app__ctx *c, const app *a, app_auth *au, const app__kv *k)
+{
+    for (size_t i = 0; i < sizeof auth_fields / sizeof auth_fields[0]; i++) {
+        const yaml_node_t *v = k[auth_fields[i].key].val;
+        const char *what = auth_keys[auth_fields[i].key].name;
+        const char *s = v ? app__str(c, v, what) : NULL;
+        if (!s || !au->users || au->users->n_fields == 0)
+            continue; /* no name, or the model's problem is reported already */
+        const app_field *f = app_field_by_name(au->users, s);
+        if (!f) {
+            app__err(c, v, "%s: model '%s' has no field '%s'", what, au->users->name, app__q(c, s));
+            continue;
+        }
+        if (!app__field_sound(c, a, au->users, f))
+            continue;
+        unsigned types = auth_fields[i].types;
+        if (!(types & (1u << f->type))) {
+            buf tn;
+            buf_init(&tn, c->tmp, 256);
+            for (int t = 0; t < FT__COUNT; t++)
+                if (types & (1u << t))
+                    buf_printf(&tn, "%s%s", tn.len ? " or " : "", type_names[t]);
+            app__err(c, v, "%s: field '%s.%s' must be of type %s, not %s", what, au->users->name,
+                     f->name, buf_cstr(&tn), type_names[f->type]);
+            continue;
+        }
+        if (auth_fields[i].identity && !(f->unique && f->required)) {
+            app__err(c, v,
+                     "%s: field '%s.%s' must be unique: true and required: true (a login names "
+                     "exactly one user)",
+                     what, au->users->name, f->name);
+            continue;
+        }
+        *(const app_field **)((char *)au + auth_fields[i].offset) = f;
+    }
+}
+
+/* With an enum role field, every role the file names must be a value of it. */
+static void check_roles(app__ctx *c, const app_auth *au)
+{
+    const app_field *rf = au->role;
+    if (!rf || rf->type != FT_ENUM)
+        return;
+    for (size_t i = 0; i < c->n_roles; i++) {
+        size_t j = 0;
+        while (j < rf->n_enum && strcmp(rf->enum_values[j], c->roles[i].name) != 0)
+            j++;
+        if (j == rf->n_enum)
+            app__err(c, c->roles[i].at, "role '%s' is not one of the values of %s.%s (role_field)",
+                     c->roles[i].name, au->users->name, rf->name);
+    }
+}
+
+static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *owner)
+{
+    app__kv k[AUK__COUNT];
+    if (!app__map(c, n, owner, "auth", auth_keys, AUK__COUNT, k))
+        return;
+    app_auth *au = arena_zalloc(c->a, sizeof *au);
+    au->issuer = au->audience = a->name;
+    au->access_ttl = DEFAULT_ACCESS_TTL;
+    au->refresh_ttl = DEFAULT_REFRESH_TTL;
+    au->refresh_grace = 0;
+    au->login_password = true;
+    au->password_field = "password";
+    au->api_key_field = "api_key";
+    au->denied_status = DEFAULT_DENIED_STATUS;
+    const char **su = arena_alloc(c->a, sizeof *su);
+    su[0] = arena_strdup(c->a, "admin");
+    au->superusers = su;
+    au->n_superusers = 1;
+    a->auth = au;
+
+    const char *s;
+    if (k[AUK_USERS].val && (s = app__str(c, k[AUK_USERS].val, "users"))) {
+        au->users = app_model_by_name(a, s);
+        if (!au->users && a->n_models) /* no models at all: reported already */
+            app__err(c, k[AUK_USERS].val, "users: there is no model '%s' in this file",
+                     app__q(c, s));
+    }
+    resolve_auth_fields(c, a, au, k);
+    if (k[AUK_ISSUER].val)
+        read_token_name(c, k[AUK_ISSUER].val, "issuer", &au->issuer);
+    if (k[AUK_AUDIENCE].val)
+        read_token_name(c, k[AUK_AUDIENCE].val, "audience", &au->audience);
+
+    int64_t v;
+    bool access_ok = true, refresh_ok = true;
+    if (k[AUK_ACCESS_TTL].val) {
+        access_ok = app__int(c, k[AUK_ACCESS_TTL].val, "access_ttl", RD_MIN_ACCESS_TTL,
+                             RD_MAX_ACCESS_TTL, &v);
+        if (access_ok)
+            au->access_ttl = v;
+    }
+    if (k[AUK_REFRESH_TTL].val) {
+        refresh_ok = app__int(c, k[AUK_REFRESH_TTL].val, "refresh_ttl", RD_MIN_REFRESH_TTL,
+                              RD_MAX_REFRESH_TTL, &v);
+        if (refresh_ok)
+            au->refresh_ttl = v;
+    }
+    /* The defaults are in order and the largest access_ttl is below the
+     * default refresh_ttl, so only a given refresh_ttl can be too small. */
+    if (access_ok && refresh_ok && au->refresh_ttl <= au->access_ttl)
+        app__err(c, k[AUK_REFRESH_TTL].val ? k[AUK_REFRESH_TTL].val : k[AUK_ACCESS_TTL].val,
+                 "refresh_ttl (%lld) must be greater than access_ttl (%lld%s)", au->refresh_ttl,
+                 au->access_ttl, k[AUK_ACCESS_TTL].val ? "" : ", the default");
+    if (k[AUK_REFRESH_GRACE].val &&
+        app__int(c, k[AUK_REFRESH_GRACE].val, "refresh_grace", 0, RD_MAX_REFRESH_GRACE, &v))
+        au->refresh_grace = v;
+
+    if (k[AUK_LOGIN_WITH].val)
+        read_login_with(c, au, k[AUK_LOGIN_WITH].val);
+    if (k[AUK_PASSWORD_FIELD].val)
+        read_body_key(c, k[AUK_PASSWORD_FIELD].val, "password_field", &au->password_field);
+    if (k[AUK_API_KEY_FIELD].val)
+        read_body_key(c, k[AUK_API_KEY_FIELD].val, "api_key_field", &au->api_key_field);
+    if (au->login_password && au->login_api_key &&
+        strcmp(au->password_field, au->api_key_field) == 0) {
+        const yaml_node_t *at = k[AUK_API_KEY_FIELD].val ? k[AUK_API_KEY_FIELD].val
+                                                         : k[AUK_PASSWORD_FIELD].val;
+        app__err(c, at, "api_key_field and password_field are both '%s': a login body could not "
+                        "say which it carries",
+                 au->password_field);
+    }
+    if (k[AUK_ROUTES].val)
+        read_auth_routes(c, a, au, k[AUK_ROUTES].val);
+    if (k[AUK_DENIED_STATUS].val)
+        read_denied_status(c, au, k[AUK_DENIED_STATUS].val);
+    if (k[AUK_SUPERUSERS].val)
+        read_roles(c, k[AUK_SUPERUSERS].val, "superusers", false, &au->superusers,
+                   &au->n_superusers);
+    if (k[AUK_DEFAULT_ACCESS].val)
+        app__load_access(c, k[AUK_DEFAULT_ACCESS].val, "auth.default_access", &au->default_access);
+    check_roles(c, au);
 }
 
 /* ---- load and free ---------------------------------------------------------- */
@@ -479,6 +929,7 @@ app *app_load(const char *dir, char **errors)
         app__kv top[TK__COUNT], ak[AK__COUNT] = {{NULL, NULL}};
         yaml_node_t *root = yaml_document_get_root_node(&c.doc);
         if (app__map(&c, root, NULL, "the file", top_keys, TK__COUNT, top)) {
+            c.has_auth = top[TK_AUTH].key != NULL;
             if (top[TK_APP].val)
                 load_app_section(&c, a, top[TK_APP].val, top[TK_APP].key, ak);
             else
@@ -486,6 +937,8 @@ app *app_load(const char *dir, char **errors)
             if (top[TK_MODELS].val)
                 app__load_models(&c, a, top[TK_MODELS].val);
             check_health_path(&c, a, ak[AK_HEALTH_PATH].val);
+            if (top[TK_AUTH].val)
+                load_auth(&c, a, top[TK_AUTH].val, top[TK_AUTH].key);
         }
     }
     char *report = app__report(&c);

@@ -90,6 +90,15 @@ typedef struct app_index {
     unsigned line;
 } app_index;
 
+/* Who may do what on a model (when the app has `auth:`). Role names are
+ * arena strings; "*" stands for any signed-in caller. */
+typedef struct app_access {
+    const char *const *read;
+    size_t n_read;
+    const char *const *write;
+    size_t n_write;
+} app_access;
+
 struct app_model {
     const char *name;  /* snake_case; the table name */
     const char *route; /* path segment under base_path */
@@ -103,8 +112,36 @@ struct app_model {
     const app_field *const *nested_via;
     size_t n_nested;
     int since, until; /* API versions, as for fields */
+    bool has_access;   /* `access:` given; otherwise the app's default_access applies */
+    app_access access;
     unsigned line;
 };
+
+/* Authentication (docs/auth.md, "The auth section"). Present when the app
+ * file has an `auth:` section; then every model route needs a token. */
+typedef struct app_auth {
+    const app_model *users;     /* the model holding identities */
+    const app_field *login;     /* unique string field of users: the login name */
+    const app_field *role;      /* string/enum field of users; NULL: everyone has role "user" */
+    const app_field *active;    /* boolean field of users; NULL: always active */
+    const char *issuer;         /* JWT iss; default the app name */
+    const char *audience;       /* JWT aud; default the app name */
+    long long access_ttl;       /* seconds; default 900 */
+    long long refresh_ttl;      /* seconds; default 1209600 (14 days) */
+    long long refresh_grace;    /* > 0: a refresh token works only until this many seconds after
+                                   its access token expired (INIES: 300); 0: until refresh_ttl */
+    const char *login_path;     /* absolute paths of the auth routes; NULL: not served */
+    const char *refresh_path;
+    const char *logout_path;
+    bool login_password;        /* login with {login, password} */
+    bool login_api_key;         /* login with {login, api_key} */
+    const char *api_key_field;  /* body key of the API key at login; default "api_key" (INIES: "apiKey") */
+    const char *password_field; /* body key of the password; default "password" */
+    int denied_status;          /* status for a caller without the right: 403 (default) or 401 (INIES) */
+    const char *const *superusers; /* roles with every right on every model; default ["admin"] */
+    size_t n_superusers;
+    app_access default_access;  /* for models without `access:`; default: superusers only */
+} app_auth;
 
 typedef struct app {
     const char *name;
@@ -127,6 +164,7 @@ typedef struct app {
     const int *versions;
     size_t n_versions;
     const char *vendor; /* for application/vnd.<vendor>.api+json; defaults to name */
+    const app_auth *auth; /* NULL: no authentication (every route is open) */
     const app_model *models;
     size_t n_models;
     void *priv; /* private: the arena */

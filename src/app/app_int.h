@@ -6,7 +6,8 @@
  * RD_MAX_APP_FILE), checks the raw event stream (one document, nesting at
  * most RD_MAX_YAML_DEPTH, no anchors, aliases or tags) and only then builds
  * libyaml's document, so every node has a mark. app.c reads the `app:`
- * section and model.c the `models:` section into the arena. Every problem
+ * section, model.c the `models:` section and app.c then the `auth:`
+ * section (which names models and fields) into the arena. Every problem
  * is recorded with its line and column and loading goes on, so one run
  * reports them all; the messages are sorted by position at the end.
  */
@@ -39,6 +40,15 @@ typedef struct app__diag {
     const char *msg;
 } app__diag;
 
+/* A role name as written in the file (superusers, an access list), kept
+ * until auth.role_field is known: an enum role field must list it. */
+typedef struct app__role_use {
+    const char *name;
+    const yaml_node_t *at;
+} app__role_use;
+
+struct app__mside; /* model.c's notes on one model while loading */
+
 typedef struct app__ctx {
     const char *path;     /* DIR/app.yaml as given, for messages */
     arena *a;             /* the model's arena (becomes app->priv) */
@@ -49,6 +59,10 @@ typedef struct app__ctx {
     size_t n_diags;
     size_t n_dropped;     /* problems past RD_MAX_APP_DIAGS */
     bool versions_bad;    /* app.versions had a problem: since/until are not checked against it */
+    bool has_auth;        /* the file has a top-level `auth:` key: models may have `access:` */
+    app__role_use *roles; /* every role name read, in tmp (app.c) */
+    size_t n_roles, cap_roles;
+    struct app__mside *msides; /* one per a->models entry, in tmp (model.c) */
 } app__ctx;
 
 /* One key an app-file mapping accepts. `types` and `need` are used by the
@@ -125,6 +139,14 @@ bool app__name_ok(const char *s);
 
 /* model.c: read the `models:` mapping into a->models. */
 void app__load_models(app__ctx *c, app *a, yaml_node_t *models);
+/* model.c: true when field f of model m was read without any problem, so
+ * its type and flags mean what they say (checks naming it may report). */
+bool app__field_sound(const app__ctx *c, const app *a, const app_model *m, const app_field *f);
+
+/* app.c: an access mapping ({read: [roles], write: [roles]}, each key
+ * optional, absent = []) into *out. False when n is not a mapping. */
+bool app__load_access(app__ctx *c, yaml_node_t *n, const char *what, app_access *out);
+
 /* model.c: release what the arena cannot (compiled patterns). */
 void app__free_patterns(const app *a);
 

@@ -9,7 +9,10 @@
  * because a field or a model may name a model defined further down the file.
  *
  * What each field key means, and for which types it is allowed, is the
- * field_keys table below; docs/app-format.md describes the same rules.
+ * field_keys table below; docs/app-format.md describes the same rules. A
+ * model's `access:` is read by app__load_access (app.c), with the auth
+ * section; app.c also asks app__field_sound before checking the fields the
+ * auth section names.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -24,7 +27,16 @@
 #define T_EVERY (T(FT__COUNT) - 1u)
 _Static_assert(FT__COUNT < 32, "type masks are unsigned bit sets");
 
-enum { MK_ROUTE, MK_FIELDS, MK_INDEXES, MK_NESTED_UNDER, MK_SINCE, MK_UNTIL, MK__COUNT };
+enum {
+    MK_ROUTE,
+    MK_FIELDS,
+    MK_INDEXES,
+    MK_NESTED_UNDER,
+    MK_SINCE,
+    MK_UNTIL,
+    MK_ACCESS,
+    MK__COUNT
+};
 static const app__key model_keys[] = {
     [MK_ROUTE] = {"route"},
     [MK_FIELDS] = {"fields", .required = true},
@@ -32,6 +44,7 @@ static const app__key model_keys[] = {
     [MK_NESTED_UNDER] = {"nested_under"},
     [MK_SINCE] = {"since"},
     [MK_UNTIL] = {"until"},
+    [MK_ACCESS] = {"access"},
 };
 _Static_assert(sizeof model_keys / sizeof model_keys[0] == MK__COUNT, "one row per model key");
 
@@ -91,13 +104,22 @@ typedef struct fside {
     bool faulty;        /* a problem was reported for this field */
 } fside;
 
-typedef struct mside {
+typedef struct app__mside {
     yaml_node_t *key;    /* the model's name in the file */
     yaml_node_t *route;  /* `route:` value, or NULL for the default */
     yaml_node_t *nested; /* `nested_under:` value, resolved after every model */
     app_field *rw;       /* the model's fields, writable while loading */
     fside *fields;
 } mside;
+
+bool app__field_sound(const app__ctx *c, const app *a, const app_model *m, const app_field *f)
+{
+    if (!c->msides || m < a->models || m >= a->models + a->n_models || f < m->fields ||
+        f >= m->fields + m->n_fields)
+        return false;
+    const fside *fs = &c->msides[m - a->models].fields[f - m->fields];
+    return fs->typed && !fs->faulty;
+}
 
 /* ---- names ---------------------------------------------------------------- */
 
@@ -668,6 +690,15 @@ static void load_model(app__ctx *c, const app *a, app_model *m, mside *ms, yaml_
         load_indexes(c, m, ms, mk[MK_INDEXES].val);
     ms->nested = mk[MK_NESTED_UNDER].val;
     read_span(c, a, &mk[MK_SINCE], &mk[MK_UNTIL], "the model", &m->since, &m->until);
+    /* Without an auth section the access lists would mean nothing: say so
+     * once, and do not read them. */
+    if (mk[MK_ACCESS].key && !c->has_auth)
+        app__err(c, mk[MK_ACCESS].key,
+                 "access needs an auth section (model '%s' has access, the file has no auth)",
+                 m->name);
+    else if (mk[MK_ACCESS].val)
+        m->has_access = app__load_access(
+            c, mk[MK_ACCESS].val, arena_printf(c->tmp, "access of model '%s'", m->name), &m->access);
 }
 
 /* ---- nested collections --------------------------------------------------- */
@@ -872,6 +903,7 @@ void app__load_models(app__ctx *c, app *a, yaml_node_t *n)
     app_model *models = arena_zalloc(c->a, count * sizeof *models);
     mside *side = arena_zalloc(c->tmp, count * sizeof *side);
     a->models = models;
+    c->msides = side;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *k = app__node(c, p->key);
         const char *name = app__key_text(c, k, "models");

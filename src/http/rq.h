@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "app/app.h"
+#include "auth/pwhash.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -36,6 +37,14 @@ typedef struct rq {
     const char *api_version_hdr; /* X-Api-Version, NULL when absent */
     size_t api_version_hdr_len;
     int version; /* API version served; set by the API layer, echoed in X-Api-Version */
+    const char *authorization; /* Authorization header, NULL when absent */
+    size_t authorization_len;
+    const struct authn *authn; /* keys and hashing pool; NULL when the app has no auth */
+    /* the signed-in caller, set by the API layer */
+    const char *user_id;
+    const char *user_role;
+    const char *token_jti, *token_sid;
+    long long token_exp;
     arena *a;
     const app *app;
     store *store;
@@ -51,5 +60,10 @@ void rq_respond(rq *r, int status, const char *reason, const char *ctype, const 
  * failed), unless the client went away first. w and everything it points to
  * must live in r->a. Returns RD_UNAVAILABLE when the writer is full. */
 rd_err rq_write(rq *r, store_write *w, void (*cb)(rq *r, store_write *w));
+
+/* Hand j to the hashing pool; cb runs on this loop thread once it is done,
+ * unless the client went away. j must live in r->a. RD_UNAVAILABLE when
+ * the pool is full. */
+rd_err rq_hash(rq *r, pwjob *j, void (*cb)(rq *r, pwjob *j));
 
 #endif

@@ -27,6 +27,7 @@
 #include <h2o.h>
 
 #include "api/api.h"
+#include "api/authn.h"
 #include "http/server.h"
 #include "util/log.h"
 
@@ -52,6 +53,7 @@ typedef struct handler {
     h2o_handler_t super;
     const app *app;
     store *st;
+    const authn *authn;
 } handler;
 
 typedef struct reqctx {
@@ -61,8 +63,11 @@ typedef struct reqctx {
     int refs;
     bool responded;
     h2o_multithread_message_t msg;
+    /* the one piece of work off the loop this request waits for */
     store_write *job;
     void (*cb)(rq *r, store_write *w);
+    pwjob *hjob;
+    void (*hcb)(rq *r, pwjob *j);
 } reqctx;
 
 static h2o_globalconf_t config;
@@ -154,14 +159,46 @@ rd_err rq_write(rq *r, store_write *job, void (*cb)(rq *r, store_write *w))
     return e;
 }
 
+/* Runs on a hashing thread: only hand the job back to its loop. */
+static void hash_done(pwjob *j)
+{
+    reqctx *c = j->user;
+    h2o_multithread_send_message(&c->w->done_rx, &c->msg);
+}
+
+rd_err rq_hash(rq *r, pwjob *j, void (*cb)(rq *r, pwjob *j))
+{
+    reqctx *c = (reqctx *)r;
+    j->done = hash_done;
+    j->user = c;
+    c->hjob = j;
+    c->hcb = cb;
+    c->refs++;
+    rd_err e = r->authn ? pwpool_submit(authn_pool(r->authn), j) : RD_INTERNAL;
+    if (e != RD_OK) {
+        c->refs--;
+        c->hjob = NULL;
+    }
+    return e;
+}
+
 static void on_done_messages(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
 {
     while (!h2o_linklist_is_empty(messages)) {
         h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
         h2o_linklist_unlink(&m->link);
         reqctx *c = H2O_STRUCT_FROM_MEMBER(reqctx, msg, m);
-        if (c->req)
-            c->cb(&c->r, c->job);
+        /* take the job first: the callback may start the next one */
+        pwjob *hj = c->hjob;
+        store_write *sw = c->job;
+        c->hjob = NULL;
+        c->job = NULL;
+        if (c->req) {
+            if (hj)
+                c->hcb(&c->r, hj);
+            else
+                c->cb(&c->r, sw);
+        }
         ctx_unref(c);
     }
 }
@@ -228,6 +265,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         r->accept = req->headers.entries[i].value.base;
         r->accept_len = req->headers.entries[i].value.len;
     }
+    i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    if (i >= 0) {
+        r->authorization = req->headers.entries[i].value.base;
+        r->authorization_len = req->headers.entries[i].value.len;
+    }
+    r->authn = h->authn;
     i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-api-version"), -1);
     if (i >= 0) {
         r->api_version_hdr = req->headers.entries[i].value.base;
@@ -359,6 +402,7 @@ int server_run(const server_opts *o, const app *ap, store *st)
     h->super.on_req = on_req;
     h->app = ap;
     h->st = st;
+    h->authn = o->authn;
 
     n_workers = o->workers;
     workers = xcalloc((size_t)n_workers, sizeof *workers);

@@ -11,10 +11,13 @@
 #include "app/app.h"
 #include "store/store.h"
 
+struct authn;
+
 typedef struct server_opts {
     const char *host;
     unsigned short port;
     int workers;
+    const struct authn *authn; /* NULL when the app has no auth */
 } server_opts;
 
 /* Returns 0 after a clean shutdown, non-zero if it could not start (the

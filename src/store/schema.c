@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "app/types.h"
+#include "store/authdb.h"
 #include "store/store_int.h"
 
 static const char *sql_type(const app_field *f) { return type_desc_of(f->type)->sql_type; }
@@ -320,6 +321,8 @@ char *store__migrate(sqlite3 *db, const app *ap)
         if (ok)
             ok = counter(db, m, &sql);
     }
+    if (ok && ap->auth)
+        ok = store__auth_schema(db, ap);
     if (ok)
         ok = store__exec(db, "COMMIT") == SQLITE_OK;
     if (!ok) {

@@ -172,6 +172,8 @@ void store_conn_close(store_conn *c)
     free(c);
 }
 
+stmt_cache *store__conn_cache(store_conn *c) { return c->cache; }
+
 static size_t model_index(const store *s, const app_model *m) { return (size_t)(m - s->app->models); }
 
 /* Run a one-row select of a model's columns and emit it. */
@@ -423,6 +425,8 @@ static void new_uuid(char out[37])
     out[o] = '\0';
 }
 
+void store_new_id(char out[37]) { new_uuid(out); }
+
 static bool row_exists(store *s, const app_model *m, const char *id, arena *a)
 {
     sqlite3_stmt *st = store__stmt(s->wcache, store__sql_exists(a, m));
@@ -640,6 +644,8 @@ static bool run_job(store *s, store_write *w)
     }
     if (w->op == STORE_FILTER_SAVE)
         return save_filter(s, w, now);
+    if (w->op == STORE_RUN)
+        return w->run(s->wdb, w);
     if (w->op == STORE_CREATE) {
         char *nid = arena_alloc(w->a, 37);
         new_uuid(nid);

@@ -13,6 +13,7 @@
 #ifndef RESTD_STORE_H
 #define RESTD_STORE_H
 
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -104,7 +105,8 @@ typedef enum store_op {
     STORE_REPLACE,
     STORE_PATCH,
     STORE_DELETE,
-    STORE_FILTER_SAVE /* stored filter: filter_json for model, owner; expires after ttl */
+    STORE_FILTER_SAVE, /* stored filter: filter_json for model, owner; expires after ttl */
+    STORE_RUN          /* run(db, w) inside the batch: for writes outside the models (auth) */
 } store_op;
 
 /*
@@ -126,6 +128,11 @@ struct store_write {
     const char *filter_json; /* FILTER_SAVE */
     const char *owner;       /* FILTER_SAVE: NULL when anonymous */
     long long ttl;           /* FILTER_SAVE: seconds */
+    /* RUN: called on the writer thread inside the batch transaction (under
+     * its own savepoint); returns false with w->err/detail set to roll the
+     * job back. SQL for it lives in store/ (authdb.c). */
+    bool (*run)(sqlite3 *db, store_write *w);
+    void *ctx; /* RUN: the caller's inputs and outputs */
     arena *a;       /* for the outputs */
     void (*done)(store_write *w);
     void *user;
@@ -141,5 +148,9 @@ struct store_write {
 /* Queue w. Never blocks on the disk. Returns RD_UNAVAILABLE (and does not
  * queue) when the queue is full or the store is closing. */
 rd_err store_submit(store *s, store_write *w);
+
+/* A new row id as the store makes them (UUIDv7, lower case), for rows a
+ * STORE_RUN job inserts (API keys). Any thread. */
+void store_new_id(char out[37]);
 
 #endif

@@ -20,6 +20,9 @@ sqlite3_stmt *store__stmt(stmt_cache *c, const char *sql);
  * keep the pointer for the connection's lifetime. */
 sqlite3_stmt *store__stmt_pinned(stmt_cache *c, const char *sql);
 
+/* The statement cache of a read connection (authdb.c reads through it). */
+stmt_cache *store__conn_cache(store_conn *c);
+
 /* SQL text, allocated from a. Identifiers come from the model only. */
 const char *store__sql_select_cols(arena *a, const app_model *m);
 const char *store__sql_get(arena *a, const app_model *m);

@@ -15,6 +15,8 @@
     X(BAD_REQUEST,  400, RD_T9110 "15.5.1",                            "Bad request")                    \
     X(UNAUTHORIZED, 401, RD_T9110 "15.5.2",                            "Unauthorized")                   \
     X(FORBIDDEN,    403, RD_T9110 "15.5.4",                            "Forbidden")                      \
+    X(DENIED,       403, RD_T9110 "15.5.4",                            "Missing permissions")            \
+    X(DENIED_401,   401, RD_T9110 "15.5.2",                            "Missing permissions")            \
     X(NOT_FOUND,    404, RD_T9110 "15.5.5",                            "Not found")                      \
     X(NO_ROUTE,     404, RD_T9110 "15.5.5",                            "No such route")                  \
     X(METHOD,       405, RD_T9110 "15.5.6",                            "Method not allowed")             \

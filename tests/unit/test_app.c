@@ -475,6 +475,49 @@ static void test_doc_example(void **state)
     app_free(a);
 }
 
+/* The auth example of docs/app-format.md loads, with the values it claims. */
+static void test_doc_auth_example(void **state)
+{
+    FILE *f = fopen("docs/app-format.md", "r");
+    assert_non_null(f);
+    static char doc[256 * 1024];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    const char *sec = strstr(doc, "\n## `auth:`");
+    assert_non_null(sec);
+    sec = strstr(sec, "\n### Example");
+    assert_non_null(sec);
+    const char *start = strstr(sec, "```yaml\n");
+    assert_non_null(start);
+    start += 8;
+    const char *end = strstr(start, "\n```\n");
+    assert_non_null(end);
+    write_bytes(start, (size_t)(end - start) + 1);
+    char *errs = NULL;
+    app *a = app_load(dir, &errs);
+    if (!a)
+        print_error("%s", errs);
+    assert_non_null(a);
+    const app_auth *au = a->auth;
+    assert_non_null(au);
+    assert_string_equal(au->users->name, "person");
+    assert_string_equal(au->role->name, "role");
+    assert_string_equal(au->issuer, "demo");
+    assert_string_equal(au->audience, "demo");
+    assert_int_equal(au->access_ttl, 900);
+    assert_int_equal(au->refresh_ttl, 14 * 86400);
+    assert_true(au->login_password && au->login_api_key);
+    assert_string_equal(au->api_key_field, "apiKey");
+    assert_string_equal(au->logout_path, "/api/auth/logout");
+    assert_string_equal(au->superusers[0], "admin");
+    assert_int_equal(au->default_access.n_read, 1);
+    assert_int_equal(au->default_access.n_write, 0);
+    assert_true(app_model_by_name(a, "project")->has_access);
+    assert_false(app_model_by_name(a, "person")->has_access);
+    app_free(a);
+}
+
 /* Payload and error names in each case; error_keys follows payload_keys. */
 static void test_key_cases(void **state)
 {
@@ -1107,6 +1150,340 @@ static void test_reject_capped(void **state)
     free(errs);
 }
 
+/* ---- auth ------------------------------------------------------------ */
+
+/* Every key of the auth section and of a model's access. */
+static const char auth_example[] =
+    "app:\n"                                                          /* 1 */
+    "  name: demo\n"                                                  /* 2 */
+    "  base_path: /api\n"                                             /* 3 */
+    "models:\n"                                                       /* 4 */
+    "  person:\n"                                                     /* 5 */
+    "    route: persons\n"                                            /* 6 */
+    "    fields:\n"                                                   /* 7 */
+    "      email: {type: string, required: true, unique: true}\n"     /* 8 */
+    "      role: {type: enum, values: [admin, manager, user]}\n"      /* 9 */
+    "      active: {type: boolean, default: true}\n"                  /* 10 */
+    "  project:\n"                                                    /* 11 */
+    "    route: projects\n"                                           /* 12 */
+    "    access: {read: [\"*\"], write: [admin, manager]}\n"          /* 13 */
+    "    fields: {name: {type: string}}\n"                            /* 14 */
+    "  note:\n"                                                       /* 15 */
+    "    access: {write: [user]}\n"                                   /* 16 */
+    "    fields: {text: {type: text}}\n"                              /* 17 */
+    "  tag:\n"                                                        /* 18 */
+    "    fields: {label: {type: text}}\n"                             /* 19 */
+    "auth:\n"                                                         /* 20 */
+    "  users: person\n"                                               /* 21 */
+    "  login_field: email\n"                                          /* 22 */
+    "  role_field: role\n"                                            /* 23 */
+    "  active_field: active\n"                                        /* 24 */
+    "  issuer: https://demo.example/\n"                               /* 25 */
+    "  audience: demo-api\n"                                          /* 26 */
+    "  access_ttl: 600\n"                                             /* 27 */
+    "  refresh_ttl: 86400\n"                                          /* 28 */
+    "  refresh_grace: 300\n"                                          /* 29 */
+    "  login_with: [api_key, password]\n"                             /* 30 */
+    "  password_field: pass_word\n"                                   /* 31 */
+    "  api_key_field: apiKey\n"                                       /* 32 */
+    "  routes:\n"                                                     /* 33 */
+    "    login: /api/auth/login\n"                                    /* 34 */
+    "    refresh: /api/auth/refresh\n"                                /* 35 */
+    "    logout: /auth/logout\n"                                      /* 36 */
+    "  denied_status: 401\n"                                          /* 37 */
+    "  superusers: [admin, manager]\n"                                /* 38 */
+    "  default_access: {read: [\"*\"], write: [admin]}\n";            /* 39 */
+
+static void test_auth_full(void **state)
+{
+    app *a = load_ok(auth_example);
+    const app_auth *au = a->auth;
+    assert_non_null(au);
+    const app_model *person = app_model_by_name(a, "person");
+    const app_model *project = app_model_by_name(a, "project");
+    const app_model *note = app_model_by_name(a, "note");
+    const app_model *tag = app_model_by_name(a, "tag");
+    assert_ptr_equal(au->users, person);
+    assert_ptr_equal(au->login, app_field_by_name(person, "email"));
+    assert_ptr_equal(au->role, app_field_by_name(person, "role"));
+    assert_ptr_equal(au->active, app_field_by_name(person, "active"));
+    assert_string_equal(au->issuer, "https://demo.example/");
+    assert_string_equal(au->audience, "demo-api");
+    assert_int_equal(au->access_ttl, 600);
+    assert_int_equal(au->refresh_ttl, 86400);
+    assert_int_equal(au->refresh_grace, 300);
+    assert_true(au->login_password);
+    assert_true(au->login_api_key);
+    assert_string_equal(au->password_field, "pass_word");
+    assert_string_equal(au->api_key_field, "apiKey");
+    assert_string_equal(au->login_path, "/api/auth/login");
+    assert_string_equal(au->refresh_path, "/api/auth/refresh");
+    assert_string_equal(au->logout_path, "/auth/logout");
+    assert_int_equal(au->denied_status, 401);
+    assert_int_equal(au->n_superusers, 2);
+    assert_string_equal(au->superusers[0], "admin");
+    assert_string_equal(au->superusers[1], "manager");
+    assert_int_equal(au->default_access.n_read, 1);
+    assert_string_equal(au->default_access.read[0], "*");
+    assert_int_equal(au->default_access.n_write, 1);
+    assert_string_equal(au->default_access.write[0], "admin");
+
+    assert_true(project->has_access);
+    assert_int_equal(project->access.n_read, 1);
+    assert_string_equal(project->access.read[0], "*");
+    assert_int_equal(project->access.n_write, 2);
+    assert_string_equal(project->access.write[0], "admin");
+    assert_string_equal(project->access.write[1], "manager");
+    assert_true(note->has_access); /* read left out: [] */
+    assert_int_equal(note->access.n_read, 0);
+    assert_int_equal(note->access.n_write, 1);
+    assert_string_equal(note->access.write[0], "user");
+    assert_false(tag->has_access);
+    assert_false(person->has_access);
+    app_free(a);
+}
+
+/* Only the required keys: every default. */
+static void test_auth_defaults(void **state)
+{
+    app *a = load_ok("app: {name: shop}\nmodels:\n"
+                     "  person:\n    fields:\n"
+                     "      login: {type: string, required: true, unique: true}\n"
+                     "  item:\n    access: {}\n    fields: {a: {type: text}}\n"
+                     "auth:\n  users: person\n  login_field: login\n");
+    const app_auth *au = a->auth;
+    assert_non_null(au);
+    assert_ptr_equal(au->users, &a->models[0]);
+    assert_ptr_equal(au->login, &a->models[0].fields[0]);
+    assert_null(au->role);
+    assert_null(au->active);
+    assert_string_equal(au->issuer, "shop");
+    assert_string_equal(au->audience, "shop");
+    assert_int_equal(au->access_ttl, 900);
+    assert_int_equal(au->refresh_ttl, 1209600);
+    assert_int_equal(au->refresh_grace, 0);
+    assert_true(au->login_password);
+    assert_false(au->login_api_key);
+    assert_string_equal(au->password_field, "password");
+    assert_string_equal(au->api_key_field, "api_key");
+    assert_null(au->login_path);
+    assert_null(au->refresh_path);
+    assert_null(au->logout_path);
+    assert_int_equal(au->denied_status, 403);
+    assert_int_equal(au->n_superusers, 1);
+    assert_string_equal(au->superusers[0], "admin");
+    assert_int_equal(au->default_access.n_read, 0);
+    assert_int_equal(au->default_access.n_write, 0);
+    assert_false(a->models[0].has_access);
+    assert_true(a->models[1].has_access); /* {}: both lists empty */
+    assert_int_equal(a->models[1].access.n_read, 0);
+    assert_int_equal(a->models[1].access.n_write, 0);
+    app_free(a);
+
+    /* No auth section: no auth. */
+    a = load_ok(HEAD "      a: {type: text}\n");
+    assert_null(a->auth);
+    assert_false(a->models[0].has_access);
+    app_free(a);
+
+    /* A string role field takes any role names; only api keys; empty superusers. */
+    a = load_ok("app: {name: t}\nmodels:\n"
+                "  u:\n    access: {read: [clerk, \"*\"], write: []}\n    fields:\n"
+                "      name: {type: string, required: true, unique: true}\n"
+                "      kind: {type: string}\n"
+                "auth:\n  users: u\n  login_field: name\n  role_field: kind\n"
+                "  login_with: [api_key]\n  superusers: []\n  access_ttl: 86400\n"
+                "  refresh_ttl: 86401\n  refresh_grace: 0\n  denied_status: \"403\"\n");
+    au = a->auth;
+    assert_ptr_equal(au->role, &a->models[0].fields[1]);
+    assert_false(au->login_password);
+    assert_true(au->login_api_key);
+    assert_int_equal(au->n_superusers, 0);
+    assert_int_equal(au->access_ttl, 86400);
+    assert_int_equal(au->refresh_ttl, 86401);
+    assert_int_equal(a->models[0].access.n_read, 2);
+    assert_string_equal(a->models[0].access.read[0], "clerk");
+    assert_string_equal(a->models[0].access.read[1], "*");
+    app_free(a);
+}
+
+/* The users model (lines 3-9), a project (10-12); auth from line 13 and
+ * login_field on line 15, so the key tested is on line 16. */
+#define AUTH_HEAD                                                                                  \
+    "app: {name: t, base_path: /api}\n"                                                            \
+    "models:\n"                                                                                    \
+    "  person:\n"                                                                                  \
+    "    fields:\n"                                                                                \
+    "      email: {type: string, required: true, unique: true}\n"                                  \
+    "      nick: {type: string, unique: true}\n"                                                   \
+    "      role: {type: enum, values: [admin, user]}\n"                                            \
+    "      active: {type: boolean}\n"                                                              \
+    "      age: {type: integer}\n"                                                                 \
+    "  project:\n"                                                                                 \
+    "    route: projects\n"                                                                        \
+    "    fields: {name: {type: text}}\n"                                                           \
+    "auth:\n"                                                                                      \
+    "  users: person\n"
+#define AUTH_BASE AUTH_HEAD "  login_field: email\n"
+
+static void test_reject_auth_fields(void **state)
+{
+    /* An unknown model is one problem: its fields are not looked for. */
+    int n = expect_error("app: {name: t}\nmodels:\n  m: {fields: {a: {type: text}}}\n"
+                         "auth:\n  users: person\n  login_field: email\n  role_field: role\n",
+                         5, "users: there is no model 'person' in this file");
+    assert_int_equal(n, 1);
+    expect_error(AUTH_HEAD "  login_field: nick\n", 15,
+                 "login_field: field 'person.nick' must be unique: true and required: true");
+    expect_error(AUTH_HEAD "  login_field: age\n", 15,
+                 "login_field: field 'person.age' must be of type string, not integer");
+    expect_error(AUTH_HEAD "  login_field: nope\n", 15, "login_field: model 'person' has no field 'nope'");
+    n = expect_error(AUTH_HEAD "  role_field: role\n", 13, "auth: missing required key 'login_field'");
+    assert_int_equal(n, 1);
+    expect_error(AUTH_HEAD "  users: person\n  login_field: email\n", 15,
+                 "duplicate key 'users' in auth (first at line 14)");
+    expect_error(AUTH_BASE "  role_field: age\n", 16,
+                 "role_field: field 'person.age' must be of type string or enum, not integer");
+    expect_error(AUTH_BASE "  active_field: nick\n", 16,
+                 "active_field: field 'person.nick' must be of type boolean, not string");
+    expect_error(AUTH_BASE "  active_field: [active]\n", 16, "active_field must be a value, not a list");
+    /* A login field with a problem of its own is not reported again. */
+    n = expect_error("app: {name: t}\nmodels:\n"
+                     "  u: {fields: {e: {type: string, unique: yes, required: true}}}\n"
+                     "auth: {users: u, login_field: e}\n",
+                     3, "unique must be true or false, not 'yes'");
+    assert_int_equal(n, 1);
+}
+
+static void test_reject_auth_roles(void **state)
+{
+    expect_error(AUTH_BASE "  role_field: role\n  superusers: [admin, boss]\n", 17,
+                 "role 'boss' is not one of the values of person.role (role_field)");
+    expect_error(AUTH_BASE "  role_field: role\n  default_access:\n    read: [\"*\"]\n"
+                           "    write:\n      - user\n      - root\n",
+                 21, "role 'root' is not one of the values of person.role");
+    /* In a model's access, named before the auth section. */
+    expect_error("app: {name: t}\nmodels:\n"
+                 "  person:\n    access: {read: [user, guest]}\n    fields:\n"
+                 "      email: {type: string, required: true, unique: true}\n"
+                 "      role: {type: enum, values: [admin, user]}\n"
+                 "auth: {users: person, login_field: email, role_field: role}\n",
+                 4, "role 'guest' is not one of the values of person.role");
+    /* Without role_field (or with a string one) any name is a role. */
+    app *a = load_ok(AUTH_BASE "  superusers: [boss]\n");
+    assert_string_equal(a->auth->superusers[0], "boss");
+    app_free(a);
+    expect_error(AUTH_BASE "  superusers: [Admin]\n", 16,
+                 "superusers: 'Admin' must be a role name ([a-z][a-z0-9_]*, at most 63 characters)");
+    expect_error(AUTH_BASE "  superusers: [\"*\"]\n", 16, "superusers: '*' is not allowed here");
+    expect_error(AUTH_BASE "  superusers: admin\n", 16, "superusers must be a list, not a single value");
+    expect_error(AUTH_BASE "  default_access: {read: [user, user]}\n", 16,
+                 "read of auth.default_access: 'user' is listed twice");
+    expect_error(AUTH_BASE "  default_access: {write: [\"**\"]}\n", 16,
+                 "write of auth.default_access: '**' must be a role name ([a-z][a-z0-9_]*, at most "
+                 "63 characters) or \"*\"");
+    char many[2048];
+    int o = snprintf(many, sizeof many, AUTH_BASE "  superusers: [r0");
+    for (int i = 1; i <= RD_MAX_ROLES; i++)
+        o += snprintf(many + o, sizeof many - (size_t)o, ", r%d", i);
+    snprintf(many + o, sizeof many - (size_t)o, "]\n");
+    expect_error(many, 16, "superusers: too many roles (65; at most 64)");
+}
+
+static void test_reject_auth_values(void **state)
+{
+    expect_error(AUTH_BASE "  access_ttl: 29\n", 16,
+                 "access_ttl must be an integer from 30 to 86400, not '29'");
+    expect_error(AUTH_BASE "  access_ttl: 86401\n", 16, "access_ttl must be an integer from 30 to 86400");
+    expect_error(AUTH_BASE "  refresh_ttl: 59\n", 16,
+                 "refresh_ttl must be an integer from 60 to 31536000, not '59'");
+    expect_error(AUTH_BASE "  refresh_ttl: 31536001\n", 16, "refresh_ttl must be an integer");
+    expect_error(AUTH_BASE "  refresh_ttl: 600\n", 16,
+                 "refresh_ttl (600) must be greater than access_ttl (900, the default)");
+    int n = expect_error(AUTH_BASE "  access_ttl: 3600\n  refresh_ttl: 3600\n", 17,
+                         "refresh_ttl (3600) must be greater than access_ttl (3600)");
+    assert_int_equal(n, 1);
+    /* A bad access_ttl is not compared again. */
+    n = expect_error(AUTH_BASE "  access_ttl: 1d\n  refresh_ttl: 60\n", 16, "access_ttl must be an integer");
+    assert_int_equal(n, 1);
+    expect_error(AUTH_BASE "  refresh_grace: -1\n", 16,
+                 "refresh_grace must be an integer from 0 to 86400, not '-1'");
+    expect_error(AUTH_BASE "  refresh_grace: 86401\n", 16, "refresh_grace must be an integer");
+    expect_error(AUTH_BASE "  login_with: [password, sso]\n", 16,
+                 "each of login_with must be one of password, api_key, not 'sso'");
+    expect_error(AUTH_BASE "  login_with:\n    - password\n    - password\n", 18,
+                 "login_with: 'password' is listed twice (first at line 17)");
+    expect_error(AUTH_BASE "  login_with: []\n", 16, "login_with: at least one way to log in is needed");
+    expect_error(AUTH_BASE "  login_with: password\n", 16, "login_with must be a list, not a single value");
+    expect_error(AUTH_BASE "  denied_status: 402\n", 16, "denied_status must be 401 or 403, not '402'");
+    expect_error(AUTH_BASE "  denied_status: 404\n", 16, "denied_status must be 401 or 403");
+    expect_error(AUTH_BASE "  issuer: \"\"\n", 16, "issuer: '' must be 1 to 255 printable ASCII characters");
+    expect_error(AUTH_BASE "  audience: \"caf\xc3\xa9\"\n", 16, "audience: 'caf");
+    char longname[1024];
+    snprintf(longname, sizeof longname, AUTH_BASE "  issuer: %0256d\n", 0);
+    expect_error(longname, 16, "issuer: '");
+    expect_error(AUTH_BASE "  password_field: 2fa\n", 16,
+                 "password_field: '2fa' must match [A-Za-z][A-Za-z0-9_]* (at most 63 characters)");
+    expect_error(AUTH_BASE "  api_key_field: api-key\n", 16, "api_key_field: 'api-key' must match");
+    expect_error(AUTH_BASE "  login_with: [password, api_key]\n  api_key_field: password\n", 17,
+                 "api_key_field and password_field are both 'password'");
+    /* One way only: the other key's name does not matter. */
+    app *a = load_ok(AUTH_BASE "  api_key_field: password\n");
+    app_free(a);
+}
+
+static void test_reject_auth_routes(void **state)
+{
+    expect_error(AUTH_BASE "  routes:\n    login: auth/login\n", 17,
+                 "routes.login: 'auth/login' must be an absolute path like /auth/login");
+    expect_error(AUTH_BASE "  routes: {logout: /a/../b}\n", 16, "routes.logout: '/a/../b' must be");
+    expect_error(AUTH_BASE "  routes: {refresh: /auth/}\n", 16, "routes.refresh: '/auth/' must be");
+    expect_error(AUTH_BASE "  routes:\n    login: /auth/x\n    refresh: /auth/x\n", 18,
+                 "routes.refresh: '/auth/x' is already the login route (line 17)");
+    expect_error(AUTH_BASE "  routes:\n    logout: /health\n", 17,
+                 "routes.logout: '/health' is the health path");
+    expect_error(AUTH_BASE "  routes:\n    login: /api/projects/login\n", 17,
+                 "routes.login '/api/projects/login' hides the route of model 'project'");
+    expect_error(AUTH_BASE "  routes:\n    login: /api/person\n", 17,
+                 "routes.login '/api/person' hides the route of model 'person'");
+    /* Outside base_path, or a segment that is no route: fine. */
+    app *a = load_ok(AUTH_BASE "  routes: {login: /projects, refresh: /api/auth/projects, logout: /api}\n");
+    assert_string_equal(a->auth->login_path, "/projects");
+    assert_string_equal(a->auth->refresh_path, "/api/auth/projects");
+    assert_string_equal(a->auth->logout_path, "/api");
+    app_free(a);
+}
+
+static void test_reject_auth_keys(void **state)
+{
+    expect_error(HEAD "      a: {type: text}\n    access: {read: [\"*\"]}\n", 6,
+                 "access needs an auth section");
+    /* Reported once: the lists are not read. */
+    int n = expect_error("app: {name: t}\nmodels:\n  m:\n    access: {read: [Bad], colour: 1}\n"
+                         "    fields: {a: {type: text}}\n",
+                         4, "access needs an auth section");
+    assert_int_equal(n, 1);
+    expect_error(AUTH_BASE "  colour: red\n", 16, "unknown key 'colour' in auth (known keys: users, ");
+    expect_error(AUTH_BASE "  routes:\n    login: /auth/login\n    signup: /auth/signup\n", 18,
+                 "unknown key 'signup' in auth.routes (known keys: login, refresh, logout)");
+    expect_error(AUTH_BASE "  default_access: {read: [], list: []}\n", 16,
+                 "unknown key 'list' in auth.default_access (known keys: read, write)");
+    expect_error("app: {name: t}\nmodels:\n"
+                 "  u:\n    access:\n      read: [\"*\"]\n      delete: [admin]\n    fields:\n"
+                 "      e: {type: string, required: true, unique: true}\n"
+                 "auth: {users: u, login_field: e}\n",
+                 6, "unknown key 'delete' in access of model 'u' (known keys: read, write)");
+    expect_error("app: {name: t}\nmodels:\n"
+                 "  u:\n    access: [admin]\n    fields:\n"
+                 "      e: {type: string, required: true, unique: true}\n"
+                 "auth: {users: u, login_field: e}\n",
+                 4, "access of model 'u' must be a mapping, not a list");
+    expect_error(AUTH_BASE "  routes: /auth\n", 16, "auth.routes must be a mapping, not a single value");
+    expect_error(ONE_MODEL "app: {name: t}\nauth:\n", 4, "auth must be a mapping, not empty");
+    expect_error(ONE_MODEL "app: {name: t}\nauth: {login_field: e}\n", 4,
+                 "auth: missing required key 'users'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1142,6 +1519,14 @@ int main(void)
         cmocka_unit_test(test_reject_nested),
         cmocka_unit_test(test_reject_expensive),
         cmocka_unit_test(test_reject_capped),
+        cmocka_unit_test(test_auth_full),
+        cmocka_unit_test(test_auth_defaults),
+        cmocka_unit_test(test_doc_auth_example),
+        cmocka_unit_test(test_reject_auth_fields),
+        cmocka_unit_test(test_reject_auth_roles),
+        cmocka_unit_test(test_reject_auth_values),
+        cmocka_unit_test(test_reject_auth_routes),
+        cmocka_unit_test(test_reject_auth_keys),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

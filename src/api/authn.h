@@ -1,0 +1,35 @@
+/*
+ * Authentication over HTTP for apps with an `auth:` section: the signing
+ * key and hashing pool (one per process), bearer-token checks on every
+ * model route, the login / refresh / logout routes, and the per-model
+ * read/write rights. docs/auth.md describes the behaviour.
+ */
+#ifndef RESTD_AUTHN_H
+#define RESTD_AUTHN_H
+
+#include <stdbool.h>
+
+#include "app/app.h"
+#include "auth/pwhash.h"
+#include "http/rq.h"
+
+typedef struct authn authn;
+
+/* Load (or create, 0600) DIR/jwt.key next to the database and start the
+ * hashing pool. NULL with *msg (heap) on failure. */
+authn *authn_new(const app *ap, const char *db_path, char **msg);
+void authn_free(authn *a);
+pwpool *authn_pool(const authn *a);
+
+/* If the path is one of the app's auth routes, handle it and return true. */
+bool authn_route(rq *r);
+
+/* Check the caller's bearer token; on success set r->user_* and return
+ * true, otherwise answer 401 and return false. */
+bool authn_require(rq *r);
+
+/* Whether the signed-in caller may read (write == false) or write model m;
+ * answers the app's denied status and returns false when not. */
+bool authn_allowed(rq *r, const app_model *m, bool write);
+
+#endif
