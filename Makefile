@@ -22,14 +22,14 @@ build-asan: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRESTD_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
-# On the first start of an app with sign-in, make an admin account and print
-# its password once (restd user add generates it).
+# On the first start of an app with sign-in (no database yet), make an
+# admin account and print its password once (restd user add generates it).
 ADMIN  ?= {"email": "admin@example.com", "full_name": "Administrator", "role": "admin"}
 
 run: build
 	@mkdir -p data
-	@if grep -q '^auth:' $(APP)/app.yaml && [ ! -e data/.admin-made ]; then \
-	  build/restd user add --app $(APP) --db $(DB) '$(ADMIN)' && touch data/.admin-made; fi
+	@if grep -q '^auth:' $(APP)/app.yaml && [ ! -e "$(patsubst sqlite:%,%,$(DB))" ]; then \
+	  build/restd user add --app $(APP) --db $(DB) '$(ADMIN)'; fi
 	build/restd serve --app $(APP) --db $(DB) --listen $(LISTEN)
 
 unit: build build-asan
