@@ -100,7 +100,8 @@ rd_err store_auth_user_by_key(store_conn *c, const app *ap, const char *key_hash
 
 rd_err store_auth_revoked(store_conn *c, const char *jti, bool *out)
 {
-    sqlite3_stmt *st = store__stmt(store__conn_cache(c), "SELECT 1 FROM _restd_revoked WHERE jti = ?1");
+    /* every authenticated request asks: keep the statement pinned */
+    sqlite3_stmt *st = store__stmt_pinned(store__conn_cache(c), "SELECT 1 FROM _restd_revoked WHERE jti = ?1");
     if (!st)
         return RD_INTERNAL;
     sqlite3_bind_text(st, 1, jti, -1, SQLITE_STATIC);
