@@ -48,125 +48,11 @@ ROWS=${ROWS:-100000}; WRK_TIMEOUT=${WRK_TIMEOUT:-10s}; PIN=${PIN:-0}
 STRICT=${STRICT:-0}; SYNC_CHECK=${SYNC_CHECK:-1}; STATIC_ONLY=${STATIC_ONLY:-0}; WRITE_DOC=${WRITE_DOC:-1}; KEEP=${KEEP:-0}
 export BENCH_AUTH=${BENCH_AUTH:-}
 LIST_QUERY="category=c07&limit=50"
-BASE=/api; ROUTE=items; HEALTH=/health   # as in bench/app/app.yaml
+# Shared pieces (processes, restd, bulk load, wrk runs, CPU accounting, machine description).
+# shellcheck source=bench/lib.sh
+. "$BENCH/lib.sh"
 
-log() { echo "[bench] $*" >&2; }
-die() { echo "[bench] FAIL: $*" >&2; exit 1; }
-
-SRV_PFX=(); WRK_PFX=()
-if [[ $PIN == 1 ]]; then SRV_PFX=(taskset -c 0); WRK_PFX=(taskset -c 1); fi
-
-for t in wrk nginx sqlite3 curl awk; do command -v "$t" >/dev/null || die "$t not found (make deps)"; done
-[[ $STATIC_ONLY == 1 || -x $RESTD ]] || die "$RESTD not built (make build)"
-
-TMP=$(mktemp -d /tmp/restd-bench.XXXXXX)
-chmod 755 "$TMP"
-# Run a copy: others may rebuild build/restd meanwhile (and could not while it runs).
-if [[ $STATIC_ONLY != 1 ]]; then cp "$RESTD" "$TMP/restd"; RESTD_SRC=$RESTD; RESTD=$TMP/restd; fi
-
-# ---- processes: every PID started here is tracked and stopped by PID on exit ----
-PIDS=()
-spawn() { # spawn LOG CMD...: run in the background, sets SPAWNED
-  "${SRV_PFX[@]}" "${@:2}" >>"$1" 2>&1 &
-  SPAWNED=$!; PIDS+=("$SPAWNED")
-}
-forget() { local p a=(); for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || a+=("$p"); done; PIDS=("${a[@]}"); }
-alive() { # alive PID: running (a zombie is not)
-  local st; st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1; [[ ${st%% *} != Z ]]
-}
-stop() { # stop PID [GRACE_S]: TERM, KILL after the grace; sets STOP_RC (exit status, 137 if killed)
-  local i n=$(( ${2:-15} * 10 )); STOP_RC=0
-  if alive "$1"; then
-    kill -TERM "$1" 2>/dev/null || true
-    for ((i = 0; i < n; i++)); do alive "$1" || break; sleep 0.1; done
-    if alive "$1"; then log "PID $1 still running after ${2:-15} s: SIGKILL"; kill -KILL "$1" 2>/dev/null || true; fi
-  fi
-  wait "$1" 2>/dev/null || STOP_RC=$?
-  forget "$1"
-}
-cleanup() {
-  local rc=$? i
-  trap - EXIT INT TERM
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop "${PIDS[i]}" 5 || true; done
-  if [[ $KEEP == 1 || $rc != 0 ]]; then log "scratch directory kept: $TMP"; else rm -rf "$TMP"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-NEXT_PORT=$((20000 + RANDOM % 20000))
-free_port() { # free_port VAR: a loopback port nobody listens on
-  while (exec 3<>"/dev/tcp/127.0.0.1/$NEXT_PORT") 2>/dev/null; do NEXT_PORT=$((NEXT_PORT + 1)); done
-  printf -v "$1" %s "$NEXT_PORT"; NEXT_PORT=$((NEXT_PORT + 1))
-}
-wait_http() { # wait_http URL PID LOG: until a 2xx, or fail if PID died / 30 s passed
-  local i
-  for ((i = 0; i < 300; i++)); do
-    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
-    alive "$2" || { tail -20 "$3" >&2; die "PID $2 exited before answering $1"; }
-    sleep 0.1
-  done
-  tail -20 "$3" >&2; die "no 2xx from $1 within 30 s"
-}
-http() { # http METHOD URL OUT [BODY]: prints the status code; body into OUT
-  local a=(-sS -o "$3" -w '%{http_code}' --max-time 10 -X "$1")
-  [[ -n $BENCH_AUTH ]] && a+=(-H "Authorization: $BENCH_AUTH")
-  [[ $# -ge 4 ]] && a+=(-H 'Content-Type: application/json' --data-binary "$4")
-  curl "${a[@]}" "$2"
-}
-
-# ---- restd ----
-DB=$TMP/bench.db
-RESTD_LOG=$TMP/restd.log
-RESTD_PID=
-start_restd() {
-  free_port RESTD_PORT
-  echo "=== start $(date -u +%T) port $RESTD_PORT" >>"$RESTD_LOG"
-  spawn "$RESTD_LOG" "$RESTD" serve --app "$BENCH/app" --db "sqlite:$DB" \
-    --listen "127.0.0.1:$RESTD_PORT" --workers "$WORKERS" --log-level error
-  RESTD_PID=$SPAWNED; RESTD_URL=http://127.0.0.1:$RESTD_PORT
-  wait_http "$RESTD_URL$HEALTH" "$RESTD_PID" "$RESTD_LOG"
-}
-stop_restd() {
-  stop "$RESTD_PID" 20
-  [[ $STOP_RC == 0 ]] || die "restd (PID $RESTD_PID) exited with status $STOP_RC on SIGTERM; log: $RESTD_LOG"
-  RESTD_PID=
-}
-
-# Columns the bulk load writes; restd's real schema must have exactly these.
-COLUMNS="id name sku category price qty active description created_day created_at updated_at"
-load_rows() {
-  local cols
-  sqlite3 "$DB" .schema >"$TMP/schema.sql"
-  cols=$(sqlite3 "$DB" "SELECT name FROM pragma_table_info('item') ORDER BY name" | tr '\n' ' ')
-  [[ $cols == "$(tr ' ' '\n' <<<"$COLUMNS" | sort | tr '\n' ' ')" ]] ||
-    { cat "$TMP/schema.sql" >&2; die "table item has columns [$cols], the bulk load expects [$COLUMNS]"; }
-  # ids: UUIDv7 as restd makes them (48-bit unix ms of created_at, version 7, variant 10, random
-  # rest), lowercase 8-4-4-4-12; timestamps canonical UTC with microseconds; rowid order = time order.
-  sqlite3 -bail "$DB" >"$TMP/load.log" 2>&1 <<EOF || { cat "$TMP/load.log" >&2; die "bulk load failed"; }
-PRAGMA busy_timeout = 5000;
-BEGIN;
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $ROWS),
-r(i, s, us, h) AS MATERIALIZED (
-  SELECT i, CAST(strftime('%s', '2024-01-01') AS INTEGER) + 60 * i, (i * 7919) % 1000000,
-         lower(hex(randomblob(10)))
-  FROM n)
-INSERT INTO item (id, name, sku, category, price, qty, active, description, created_day, created_at, updated_at)
-SELECT substr(t, 1, 8) || '-' || substr(t, 9, 4) || '-7' || substr(h, 1, 3) || '-' ||
-       substr('89ab', 1 + (i % 4), 1) || substr(h, 4, 3) || '-' || substr(h, 7, 12),
-       printf('Item %06d', i), printf('SKU-%06d', i), printf('c%02d', i % 20),
-       round((i % 10000) / 100.0 + 0.99, 2), i % 500, (i % 3) <> 0,
-       printf('Bench item %d of category c%02d', i, i % 20),
-       date(s, 'unixepoch', '-' || (i % 730) || ' days'), ts, ts
-FROM (SELECT i, h, s, printf('%012x', s * 1000 + us / 1000) AS t,
-             strftime('%Y-%m-%dT%H:%M:%S', s, 'unixepoch') || printf('.%06dZ', us) AS ts FROM r);
-COMMIT;
-PRAGMA wal_checkpoint(TRUNCATE);
-EOF
-  local n; n=$(sqlite3 "$DB" "SELECT count(*) FROM item")
-  ((n >= ROWS)) || die "bulk load: $n rows in item, expected $ROWS"
-  sqlite3 "$DB" "SELECT id FROM item" >"$TMP/ids.txt"
-}
+bench_setup "$([[ $STATIC_ONLY == 1 ]] && echo 0 || echo 1)" wrk nginx sqlite3 curl awk
 
 # ---- nginx: as many workers as restd has event loops, static files, temp paths in $TMP/nginx ----
 NGX_PID=
@@ -193,65 +79,6 @@ EOF
   NGX_PID=$SPAWNED; NGX_URL=http://127.0.0.1:$NGX_PORT
   wait_http "$NGX_URL/one.json" "$NGX_PID" "$d/error.log"
 }
-
-# ---- wrk ----
-declare -A R   # R[workload.key] = value from the BENCH line
-run_wrk() { # run_wrk NAME SCRIPT URL PATH [DURATION]: warm-up, then the counted run
-  local name=$1 script=$2 url=$3 path=$4 dur=${5:-$DURATION} out line kv
-  export BENCH_LUA=$BENCH/lua BENCH_PATH=$path BENCH_IDS=$TMP/ids.txt
-  if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
-    log "$name: warm-up $WARMUP"
-    BENCH_NAME=$name-warmup BENCH_NONCE=$NONCE-$name-warmup BENCH_STRICT=1 "${WRK_PFX[@]}" wrk -t1 -c"$CONNS" -d"$WARMUP" --timeout "$WRK_TIMEOUT" \
-      -s "$BENCH/lua/$script" "$url" >"$TMP/wrk-$name-warmup.out" 2>&1 || die "wrk failed: $TMP/wrk-$name-warmup.out"
-    check_line "$name-warmup" "$(grep '^BENCH ' "$TMP/wrk-$name-warmup.out")"
-  fi
-  log "$name: $dur, $CONNS connections: $url$path"
-  local pids b0 b1 s0 s1 t0 t1 wcpu=
-  pids=$(srv_pids "$url"); b0=$(cpu_busy); s0=$(proc_cpu $pids); t0=$(date +%s%N)
-  BENCH_NAME=$name BENCH_NONCE=$NONCE-$name BENCH_STRICT=$STRICT "${TIME[@]}" "${WRK_PFX[@]}" wrk -t1 -c"$CONNS" -d"$dur" \
-    --timeout "$WRK_TIMEOUT" --latency -s "$BENCH/lua/$script" "$url" >"$TMP/wrk-$name.out" 2>&1 ||
-    die "wrk failed: $TMP/wrk-$name.out"
-  b1=$(cpu_busy); s1=$(proc_cpu $pids); t1=$(date +%s%N)
-  line=$(grep '^BENCH ' "$TMP/wrk-$name.out") || die "no BENCH line in $TMP/wrk-$name.out"
-  check_line "$name" "$line"
-  for kv in $line; do [[ $kv == *=* ]] && R[$name.${kv%%=*}]=${kv#*=}; done
-  # CPU in cores over the run: the server (all its threads), wrk, and everything else on the machine.
-  [[ ${#TIME[@]} -gt 0 ]] && wcpu=$(awk '/^WRKCPU/ { print $2 + $3 }' "$TMP/wrk-$name.out")
-  read -r R[$name.srv_cores] R[$name.wrk_cores] R[$name.other_cores] < <(awk -v b="$((b1 - b0))" \
-    -v s="$((s1 - s0))" -v w="$wcpu" -v hz="$HZ" -v ns="$((t1 - t0))" 'BEGIN {
-      sec = ns / 1e9; srv = s / hz / sec; tot = b / hz / sec
-      if (w == "") { printf "%.2f n/a n/a\n", srv; exit }
-      wc = w / sec; o = tot - srv - wc; if (o < 0) o = 0
-      printf "%.2f %.2f %.2f\n", srv, wc, o }')
-  log "  $line"
-  log "  cpu (cores): server ${R[$name.srv_cores]}, wrk ${R[$name.wrk_cores]}, everything else ${R[$name.other_cores]}"
-}
-# CPU accounting: jiffies busy on the whole machine (user, nice, system, steal; not irq/softirq,
-# which no process is charged for), and of given processes (user + system, all threads).
-HZ=$(getconf CLK_TCK)
-TIME=(); [[ -x /usr/bin/time ]] && TIME=(/usr/bin/time -f 'WRKCPU %U %S' -a -o /dev/stdout)
-cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $9; exit }' /proc/stat; }
-proc_cpu() { local p t=0; for p; do t=$((t + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ s = $12 + $13 } END { print s + 0 }'))); done; echo "$t"; }
-srv_pids() { # the processes serving URL: restd, or nginx's workers
-  if [[ $1 == "${NGX_URL:-}" ]]; then ps -o pid= --ppid "$NGX_PID" | tr -d ' '; else echo "$RESTD_PID"; fi
-}
-check_line() { # check_line NAME LINE: every request must have succeeded
-  local kv k v bad=
-  [[ -n $2 ]] || die "$1: wrk printed no BENCH line"
-  for kv in $2; do
-    k=${kv%%=*}; v=${kv#*=}
-    case $k in non2xx|connect_err|read_err|write_err|timeouts) [[ $v == 0 ]] || bad+=" $k=$v" ;; esac
-    [[ $k == requests && $v == 0 ]] && bad+=" requests=0"
-  done
-  [[ -z $bad ]] || { cat "$TMP/wrk-$1.out" >&2; tail -20 "$RESTD_LOG" >&2 2>/dev/null || true
-                     die "$1: errors during the run:$bad (a benchmark of errors is meaningless)"; }
-}
-
-# ---- helpers ----
-fmt() { awk -v x="$1" 'BEGIN { printf (x >= 100 ? "%.0f" : (x >= 10 ? "%.1f" : "%.2f")), x }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-json_count() { grep -o "\"$1\"" "$2" | wc -l; }
 
 # =============================== main ===============================
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -333,9 +160,7 @@ if [[ $STATIC_ONLY != 1 ]]; then
   fi
 
   stop_restd
-  grep -v '^=== start' "$RESTD_LOG" >"$TMP/restd-errors.log" || true
-  LOG_LINES=$(wc -l <"$TMP/restd-errors.log")
-  ((LOG_LINES == 0)) || { log "restd logged $LOG_LINES line(s) at --log-level error; the first ones:"; head -5 "$TMP/restd-errors.log" >&2; }
+  restd_log_lines
   # Rows per counted create run (warm-ups have "-warmup" in the sku): at least the creates wrk saw
   # acknowledged, at most CONNS more (requests in flight when wrk stops may still commit).
   MADE=$(sqlite3 "$DB" "SELECT count(*) FROM item WHERE sku GLOB 'w$NONCE-create-[0-9]*'")
@@ -348,12 +173,8 @@ fi
 stop "$NGX_PID" 10
 
 # ---- report ----
-COMMIT=$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo "none (no commit yet)")
-if [[ -n $(git -C "$ROOT" --no-optional-locks status --porcelain --untracked-files=no 2>/dev/null) ]] ||
-   ! git -C "$ROOT" rev-parse -q --verify HEAD >/dev/null 2>&1; then COMMIT+=", work tree has uncommitted changes"; fi
-CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
-MEM=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-NGX_V=$(nginx -v 2>&1 | sed 's/.*nginx\///'); SQ_V=$(sqlite3 --version | cut -d' ' -f1)
+machine_facts
+NGX_V=$(nginx -v 2>&1 | sed 's/.*nginx\///')
 ELAPSED=$(( $(date +%s) - START ))
 
 us_req() { awk -v c="${R[$1.srv_cores]}" -v r="${R[$1.rps]}" 'BEGIN { printf "%.1f", c * 1e6 / r }'; }
@@ -375,7 +196,7 @@ report() {
   echo
   echo "Generated by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'); do not edit by hand between the markers."
   echo
-  echo "- Machine: $(nproc) cores, $CPU, $(uname -sr), $MEM RAM; load average before the run: $LOAD0."
+  echo "- Machine: $(machine_desc); load average before the run: $LOAD0."
   echo "- restd: commit $COMMIT; \`--workers $WORKERS\`, SQLite database with $ROWS rows loaded."
   echo "- Load: wrk 4.1, 1 thread, $CONNS connections, $DURATION per workload after a $WARMUP warm-up," \
        "latency cap $WRK_TIMEOUT; pinning: $([[ $PIN == 1 ]] && echo 'servers on CPU 0, wrk on CPU 1' || echo none)." \
@@ -412,14 +233,7 @@ REPORT=$(report)
 echo "$REPORT"
 
 if [[ $WRITE_DOC == 1 && $STATIC_ONLY != 1 ]]; then
-  if [[ ! -f $DOC ]] || ! grep -q '<!-- bench:begin -->' "$DOC" || ! grep -q '<!-- bench:end -->' "$DOC"; then
-    printf '\n<!-- bench:begin -->\n<!-- bench:end -->\n' >>"$DOC"
-  fi
   printf '%s\n' "$REPORT" >"$TMP/report.md"
-  awk -v f="$TMP/report.md" '
-    /<!-- bench:begin -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }
-    /<!-- bench:end -->/ { skip = 0 }
-    !skip { print }' "$DOC" >"$TMP/performance.md"
-  cat "$TMP/performance.md" >"$DOC"
+  write_section '<!-- bench:begin -->' '<!-- bench:end -->' "$TMP/report.md"
   log "wrote the generated section of ${DOC#"$ROOT"/}"
 fi
