@@ -132,12 +132,7 @@ void pwjob_dummy(pwjob *j)
 /* ---- the pool --------------------------------------------------------- */
 
 struct pwpool {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pwjob *head, *tail; /* waiting jobs, guarded by mu */
-    unsigned inflight;  /* waiting + running, guarded by mu */
-    unsigned cap;       /* nthreads + max_queue */
-    bool stopping;
+    workq q; /* waiting + running jobs, at most nthreads + max_queue */
     unsigned nthreads;
     pthread_t threads[PWPOOL_MAX_THREADS];
 };
@@ -145,29 +140,16 @@ struct pwpool {
 static void *pool_main(void *arg)
 {
     pwpool *p = arg;
-    for (;;) {
-        pthread_mutex_lock(&p->mu);
-        while (!p->head && !p->stopping)
-            pthread_cond_wait(&p->cv, &p->mu);
-        pwjob *j = p->head;
-        if (!j) {
-            pthread_mutex_unlock(&p->mu);
-            break; /* stopping and drained */
-        }
-        p->head = j->next;
-        if (!p->head)
-            p->tail = NULL;
-        pthread_mutex_unlock(&p->mu);
-
+    workq_link *l;
+    while ((l = workq_take(&p->q, 1))) {
+        pwjob *j = (pwjob *)((char *)l - offsetof(pwjob, link));
         j->work(j);
         /* Leave the count before done: once done has run the owner may
          * free the job or submit again at once. */
-        pthread_mutex_lock(&p->mu);
-        p->inflight--;
-        pthread_mutex_unlock(&p->mu);
+        workq_done(&p->q, 1);
         j->done(j);
     }
-    return NULL;
+    return NULL; /* stopping and drained */
 }
 
 pwpool *pwpool_new(unsigned nthreads, unsigned max_queue)
@@ -176,9 +158,7 @@ pwpool *pwpool_new(unsigned nthreads, unsigned max_queue)
         return NULL;
     auth__init();
     pwpool *p = xcalloc(1, sizeof *p);
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
-    p->cap = nthreads + max_queue;
+    workq_init(&p->q, nthreads + max_queue);
     for (; p->nthreads < nthreads; p->nthreads++) {
         if (pthread_create(&p->threads[p->nthreads], NULL, pool_main, p) != 0) {
             pwpool_free(p);
@@ -190,46 +170,22 @@ pwpool *pwpool_new(unsigned nthreads, unsigned max_queue)
 
 rd_err pwpool_submit(pwpool *p, pwjob *j)
 {
-    j->next = NULL;
     j->err = RD_OK;
     j->ok = false;
     j->rehashed = false;
     j->new_hash[0] = '\0';
-    pthread_mutex_lock(&p->mu);
-    if (p->stopping || p->inflight >= p->cap) {
-        pthread_mutex_unlock(&p->mu);
-        return RD_UNAVAILABLE;
-    }
-    if (p->tail)
-        p->tail->next = j;
-    else
-        p->head = j;
-    p->tail = j;
-    p->inflight++;
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-    return RD_OK;
+    return workq_push(&p->q, &j->link) ? RD_OK : RD_UNAVAILABLE;
 }
 
-unsigned pwpool_pending(pwpool *p)
-{
-    pthread_mutex_lock(&p->mu);
-    unsigned n = p->inflight;
-    pthread_mutex_unlock(&p->mu);
-    return n;
-}
+unsigned pwpool_pending(pwpool *p) { return (unsigned)workq_held(&p->q); }
 
 void pwpool_free(pwpool *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&p->mu);
-    p->stopping = true;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    workq_stop(&p->q);
     for (unsigned i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
+    workq_fini(&p->q);
     free(p);
 }

@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "util/err.h"
+#include "util/workq.h"
 
 #define PWHASH_OPSLIMIT 2
 #define PWHASH_MEMLIMIT (19u * 1024 * 1024)
@@ -94,7 +95,7 @@ struct pwjob {
     bool rehashed; /* pwjob_verify matched an outdated hash: new_hash holds its replacement */
     char new_hash[PWHASH_STRBYTES]; /* pwjob_hash; pwjob_verify when rehashed */
     /* private */
-    pwjob *next;
+    workq_link link;
 };
 
 /* Standard work functions.

@@ -20,11 +20,7 @@ struct store {
     sqlite3 *wdb; /* the writer's connection; used by the writer thread only */
     stmt_cache *wcache;
     pthread_t writer;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    store_write *head, *tail; /* queue, guarded by mu */
-    size_t queued;
-    bool stopping;
+    workq q; /* writes waiting for, or inside, a batch */
 };
 
 /* Filtered totals are a count(*) over the matching rows; paging through
@@ -106,8 +102,7 @@ store *store_open(const char *path, const app *ap, char **msg)
         return NULL;
     }
     s->wcache = store__cache_new(s->wdb);
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
+    workq_init(&s->q, RD_MAX_WRITE_QUEUE);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         *msg = xstrdup("cannot start the writer thread");
         store__cache_free(s->wcache);
@@ -123,16 +118,12 @@ void store_close(store *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->stopping = true;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    workq_stop(&s->q);
     pthread_join(s->writer, NULL);
     store__cache_free(s->wcache);
     store__exec(s->wdb, "PRAGMA wal_checkpoint(TRUNCATE)");
     sqlite3_close(s->wdb);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
+    workq_fini(&s->q);
     free(s->path);
     free(s);
 }
@@ -374,24 +365,12 @@ rd_err store_health(store *s)
 
 rd_err store_submit(store *s, store_write *w)
 {
-    w->next = NULL;
     w->err = RD_OK;
     w->detail = NULL;
-    pthread_mutex_lock(&s->mu);
-    if (s->stopping || s->queued >= RD_MAX_WRITE_QUEUE) {
-        pthread_mutex_unlock(&s->mu);
-        return RD_UNAVAILABLE;
-    }
-    if (s->tail)
-        s->tail->next = w;
-    else
-        s->head = w;
-    s->tail = w;
-    s->queued++;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    return RD_OK;
+    return workq_push(&s->q, &w->link) ? RD_OK : RD_UNAVAILABLE;
 }
+
+static store_write *job_of(workq_link *l) { return (store_write *)((char *)l - offsetof(store_write, link)); }
 
 /* UUIDv7 (RFC 9562): a millisecond timestamp then random bits, so new rows
  * land at the right-hand end of the primary-key B-tree. */
@@ -676,17 +655,19 @@ static bool run_job(store *s, store_write *w)
     return true;
 }
 
-static void run_batch(store *s, store_write *batch)
+static void run_batch(store *s, workq_link *batch)
 {
     if (store__exec(s->wdb, "BEGIN IMMEDIATE") != SQLITE_OK) {
         log_error("msg=begin_failed err=\"%s\"", sqlite3_errmsg(s->wdb));
-        for (store_write *w = batch; w; w = w->next) {
+        for (workq_link *l = batch; l; l = l->next) {
+            store_write *w = job_of(l);
             w->err = RD_UNAVAILABLE;
             w->detail = "the database cannot take writes right now";
         }
         return;
     }
-    for (store_write *w = batch; w; w = w->next) {
+    for (workq_link *l = batch; l; l = l->next) {
+        store_write *w = job_of(l);
         store__exec(s->wdb, "SAVEPOINT job");
         if (!run_job(s, w))
             store__exec(s->wdb, "ROLLBACK TO job");
@@ -698,7 +679,8 @@ static void run_batch(store *s, store_write *batch)
     if (rc != SQLITE_OK) {
         log_error("msg=commit_failed err=\"%s\"", sqlite3_errmsg(s->wdb));
         store__exec(s->wdb, "ROLLBACK");
-        for (store_write *w = batch; w; w = w->next) {
+        for (workq_link *l = batch; l; l = l->next) {
+            store_write *w = job_of(l);
             if (w->err == RD_OK) {
                 w->err = RD_UNAVAILABLE;
                 w->detail = "the database cannot take writes right now";
@@ -710,32 +692,16 @@ static void run_batch(store *s, store_write *batch)
 static void *writer_main(void *arg)
 {
     store *s = arg;
-    for (;;) {
-        pthread_mutex_lock(&s->mu);
-        while (!s->head && !s->stopping)
-            pthread_cond_wait(&s->cv, &s->mu);
-        if (!s->head) {
-            pthread_mutex_unlock(&s->mu);
-            break; /* stopping and drained */
-        }
-        store_write *batch = s->head, *last = batch;
-        size_t n = 1;
-        while (last->next && n < RD_MAX_BATCH) {
-            last = last->next;
-            n++;
-        }
-        s->head = last->next;
-        if (!s->head)
-            s->tail = NULL;
-        s->queued -= n;
-        last->next = NULL;
-        pthread_mutex_unlock(&s->mu);
-
+    workq_link *batch;
+    while ((batch = workq_take(&s->q, RD_MAX_BATCH))) {
         run_batch(s, batch);
-        for (store_write *w = batch, *next; w; w = next) {
-            next = w->next;
+        size_t n = 0;
+        for (workq_link *l = batch, *next; l; l = next, n++) {
+            next = l->next; /* done() hands the job back: read the link first */
+            store_write *w = job_of(l);
             w->done(w);
         }
+        workq_done(&s->q, n);
     }
-    return NULL;
+    return NULL; /* stopped and drained */
 }

@@ -22,6 +22,7 @@
 #include "json/jw.h"
 #include "util/err.h"
 #include "util/mem.h"
+#include "util/workq.h"
 
 typedef struct store store;
 typedef struct store_conn store_conn;
@@ -142,7 +143,7 @@ struct store_write {
     const char *new_id; /* CREATE: the id given to the row */
     buf body;           /* the row as JSON after the write (not for DELETE) */
     /* private */
-    store_write *next;
+    workq_link link;
 };
 
 /* Queue w. Never blocks on the disk. Returns RD_UNAVAILABLE (and does not
