@@ -108,4 +108,16 @@
 #define RD_DEFAULT_PAGE 100
 #define RD_MAX_PAGE 1000
 
+/* Login throttling (api/throttle.c). Per account: 5 failures within 15
+ * minutes lock that login for a minute (Zou's rule), whether or not the
+ * account exists, so the answer reveals nothing. Per client address: 50
+ * failures within 15 minutes lock the address for 5 minutes (a spray over
+ * many accounts). The table holds 8192 keys. */
+#define RD_THROTTLE_ACCOUNT_FAILS 5
+#define RD_THROTTLE_ACCOUNT_LOCK_SEC 60
+#define RD_THROTTLE_ADDR_FAILS 50
+#define RD_THROTTLE_ADDR_LOCK_SEC 300
+#define RD_THROTTLE_WINDOW_SEC 900
+#define RD_THROTTLE_SLOTS 8192
+
 #endif

@@ -18,6 +18,8 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/throttle.h"
+#include "rd_limits.h"
 #include "auth/jwt.h"
 #include "auth/secret.h"
 #include "json/jin.h"
@@ -33,7 +35,14 @@ struct authn {
     const app *ap;
     authjwt_keys *keys;
     pwpool *pool;
+    throttle *thr;
 };
+
+static const throttle_rule account_rule = {
+    .max_fails = RD_THROTTLE_ACCOUNT_FAILS, .window_sec = RD_THROTTLE_WINDOW_SEC,
+    .lock_sec = RD_THROTTLE_ACCOUNT_LOCK_SEC};
+static const throttle_rule addr_rule = {
+    .max_fails = RD_THROTTLE_ADDR_FAILS, .window_sec = RD_THROTTLE_WINDOW_SEC, .lock_sec = RD_THROTTLE_ADDR_LOCK_SEC};
 
 authn *authn_new(const app *ap, const char *db_path, char **msg)
 {
@@ -50,6 +59,7 @@ authn *authn_new(const app *ap, const char *db_path, char **msg)
     /* two hashing threads (the machine's cores), 64 waiting at most: a
      * login storm gets 503s instead of an unbounded queue */
     a->pool = pwpool_new(2, 64);
+    a->thr = throttle_new(RD_THROTTLE_SLOTS);
     if (!a->keys || !a->pool) {
         authn_free(a);
         *msg = xstrdup("cannot start the authentication module");
@@ -64,6 +74,7 @@ void authn_free(authn *a)
         return;
     pwpool_free(a->pool);
     authjwt_keys_free(a->keys);
+    throttle_free(a->thr);
     free(a);
 }
 
@@ -98,6 +109,25 @@ static void send_tokens(rq *r, const char *access, const char *refresh)
     rq_respond(r, 200, "OK", "application/json", b);
 }
 
+/* ---- throttling -------------------------------------------------------- */
+
+static void too_many(rq *r, long wait)
+{
+    rq_header(r, "retry-after", arena_printf(r->a, "%ld", wait));
+    problem_send(r, RD_TOO_MANY, "too many failed sign-ins; try again later", NULL);
+}
+
+/* A failed sign-in counts against the login and the address. */
+static void login_failed(rq *r, const char *account_key, const char *addr_key)
+{
+    time_t now = time(NULL);
+    long a = throttle_fail(r->authn->thr, account_key, strlen(account_key), &account_rule, now);
+    long b = throttle_fail(r->authn->thr, addr_key, strlen(addr_key), &addr_rule, now);
+    if (a || b)
+        log_warn("msg=\"sign-in locked\" peer=%s lock_sec=%ld", r->peer, a > b ? a : b);
+    unauthorized(r, "invalid credentials", false);
+}
+
 /* ---- sessions --------------------------------------------------------- */
 
 /* What a request carries from one step of a login or refresh to the next. */
@@ -112,6 +142,7 @@ typedef struct session {
     pwjob hash;
     char *password; /* arena copy, wiped once checked */
     size_t password_len;
+    const char *account_key, *addr_key; /* throttle keys of a login */
 } session;
 
 static void new_tokens(rq *r, session *s)
@@ -186,9 +217,10 @@ static void password_checked(rq *r, pwjob *j)
     }
     /* one answer for unknown login, wrong password and inactive account */
     if (!j->ok || !s->user.id || !s->user.active) {
-        unauthorized(r, "invalid credentials", false);
+        login_failed(r, s->account_key, s->addr_key);
         return;
     }
+    throttle_clear(r->authn->thr, s->account_key, strlen(s->account_key));
     start_session(r, s);
 }
 
@@ -244,6 +276,16 @@ static void h_login(rq *r)
     }
     session *s = arena_zalloc(r->a, sizeof *s);
     char *login_c = arena_strndup(r->a, login, ll);
+    s->account_key = arena_printf(r->a, "a:%s", login_c);
+    s->addr_key = arena_printf(r->a, "i:%s", r->peer ? r->peer : "");
+    time_t now = time(NULL);
+    long wa = throttle_wait(r->authn->thr, s->account_key, strlen(s->account_key), now);
+    long wi = throttle_wait(r->authn->thr, s->addr_key, strlen(s->addr_key), now);
+    if (wa || wi) {
+        json_decref(body);
+        too_many(r, wa > wi ? wa : wi);
+        return;
+    }
     rd_err e = store_auth_user_by_login(r->conn, r->app, login_c, r->a, &s->user);
     if (e != RD_OK && e != RD_NOT_FOUND) {
         json_decref(body);
@@ -261,9 +303,10 @@ static void h_login(rq *r)
         bool match = s->user.id && store_auth_user_by_key(r->conn, r->app, kh, r->a, &ku) == RD_OK &&
                      strcmp(ku.id, s->user.id) == 0;
         if (!match || !s->user.active) {
-            unauthorized(r, "invalid credentials", false);
+            login_failed(r, s->account_key, s->addr_key);
             return;
         }
+        throttle_clear(r->authn->thr, s->account_key, strlen(s->account_key));
         start_session(r, s);
         return;
     }

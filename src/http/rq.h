@@ -37,6 +37,7 @@ typedef struct rq {
     const char *api_version_hdr; /* X-Api-Version, NULL when absent */
     size_t api_version_hdr_len;
     int version; /* API version served; set by the API layer, echoed in X-Api-Version */
+    const char *peer; /* client address ("127.0.0.1", "::1"), "" when unknown */
     const char *authorization; /* Authorization header, NULL when absent */
     size_t authorization_len;
     const struct authn *authn; /* keys and hashing pool; NULL when the app has no auth */

@@ -220,6 +220,19 @@ static rq_method method_of(h2o_iovec_t m)
     return M_OTHER;
 }
 
+/* The client's address as text, for throttling and logs. */
+static const char *peer_text(h2o_req_t *req, arena *a)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    char host[INET6_ADDRSTRLEN] = "";
+    if (len && ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+    else if (len && ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
+    return arena_strdup(a, host);
+}
+
 static size_t header_bytes(const h2o_req_t *req)
 {
     size_t n = 0;
@@ -271,6 +284,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         r->authorization_len = req->headers.entries[i].value.len;
     }
     r->authn = h->authn;
+    r->peer = peer_text(req, r->a);
     i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-api-version"), -1);
     if (i >= 0) {
         r->api_version_hdr = req->headers.entries[i].value.base;

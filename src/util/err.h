@@ -28,6 +28,8 @@
                                                                        "Request header fields too large") \
     X(VALIDATION,   422, "https://tools.ietf.org/html/rfc4918#section-11.2",                              \
                                                                        "One or more validation errors occurred.") \
+    X(TOO_MANY,     429, "https://tools.ietf.org/html/rfc6585#section-4",                                \
+                                                                       "Too many requests")              \
     X(INTERNAL,     500, RD_T9110 "15.6.1",                            "Internal server error")          \
     X(UNAVAILABLE,  503, RD_T9110 "15.6.4",                            "Service unavailable")
 

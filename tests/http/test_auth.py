@@ -351,3 +351,39 @@ def test_denied_status_401(server):
     assert r.status_code == 401
     assert r.json() == {"type": r.json()["type"], "title": "Missing permissions", "status": 401,
                         "detail": "You do not have read access to secrets"}
+
+
+# -- throttling ------------------------------------------------------------
+
+def test_failed_logins_lock_the_account_not_others(server):
+    srv = server(APP)
+    add_user(srv, "ann@example.com", "user")
+    add_user(srv, "bob@example.com", "user")
+    for _ in range(5):
+        assert login(srv, "ann@example.com", "wrong password!").status_code == 401
+    r = login(srv, "ann@example.com")  # even the right password, while locked
+    assert r.status_code == 429, r.text
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    assert 0 < int(r.headers["Retry-After"]) <= 60
+    assert login(srv, "bob@example.com").status_code == 200
+
+
+def test_unknown_account_is_throttled_the_same_way(server):
+    srv = server(APP)
+    add_user(srv, "ann@example.com", "user")
+    for _ in range(5):
+        assert login(srv, "ghost@example.com", "wrong password!").status_code == 401
+    r = login(srv, "ghost@example.com", "wrong password!")
+    assert r.status_code == 429
+    assert 0 < int(r.headers["Retry-After"]) <= 60
+
+
+def test_success_resets_the_count(server):
+    srv = server(APP)
+    add_user(srv, "ann@example.com", "user")
+    for _ in range(4):
+        assert login(srv, "ann@example.com", "wrong password!").status_code == 401
+    assert login(srv, "ann@example.com").status_code == 200
+    for _ in range(4):
+        assert login(srv, "ann@example.com", "wrong password!").status_code == 401
+    assert login(srv, "ann@example.com").status_code == 200
