@@ -16,6 +16,7 @@
 #include "api/query.h"
 #include "app/app.h"
 #include "cli/account.h"
+#include "cli/common.h"
 #include "http/server.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -77,17 +78,6 @@ static const struct {
 };
 #define N_OPTIONS (sizeof option_table / sizeof option_table[0])
 
-__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "restd: ");
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry 'restd --help'.\n");
-    return 2;
-}
-
 /* Parse flags (either "--x v" or "--x=v") over environment defaults, for
  * the command cmd (C_*) called name. Commands with a positional argument
  * (user, apikey) take exactly one, in o->arg; "--" ends the options. */
@@ -106,7 +96,7 @@ static int parse_opts(int argc, char **argv, opts *o, unsigned cmd, const char *
         const char *a = argv[i];
         if (positional && (options_done || a[0] != '-' || strcmp(a, "-") == 0)) {
             if (o->arg)
-                return bad("'restd %s' takes one argument; '%s' is one too many", name, a);
+                return cli_usage("'restd %s' takes one argument; '%s' is one too many", name, a);
             o->arg = a;
             continue;
         }
@@ -120,22 +110,22 @@ static int parse_opts(int argc, char **argv, opts *o, unsigned cmd, const char *
             size_t fl = strlen(option_table[k].flag);
             if (strncmp(a, option_table[k].flag, fl) == 0 && (a[fl] == '\0' || a[fl] == '=')) {
                 if (!(option_table[k].cmds & cmd))
-                    return bad("option '%s' does not apply to 'restd %s'", option_table[k].flag, name);
+                    return cli_usage("option '%s' does not apply to 'restd %s'", option_table[k].flag, name);
                 if (option_table[k].is_switch) {
                     if (a[fl] == '=')
-                        return bad("option '%s' takes no value", option_table[k].flag);
+                        return cli_usage("option '%s' takes no value", option_table[k].flag);
                     val = "1";
                 } else if (a[fl] == '=')
                     val = a + fl + 1;
                 else if (i + 1 < argc)
                     val = argv[++i];
                 else
-                    return bad("option '%s' needs a value", option_table[k].flag);
+                    return cli_usage("option '%s' needs a value", option_table[k].flag);
                 break;
             }
         }
         if (k == N_OPTIONS)
-            return bad("unknown option '%s'", a);
+            return cli_usage("unknown option '%s'", a);
         *(const char **)((char *)o + option_table[k].off) = val;
     }
     return 0;
@@ -155,16 +145,10 @@ static const char *db_path(const char *url)
 static int cmd_check(opts *o)
 {
     if (!o->app)
-        return bad("%s", "check needs --app DIR");
-    char *errors = NULL;
-    app *a = app_load(o->app, &errors);
-    if (!a) {
-        fputs(errors, stderr);
-        if (errors[0] && errors[strlen(errors) - 1] != '\n')
-            fputc('\n', stderr);
-        free(errors);
+        return cli_usage("%s", "check needs --app DIR");
+    app *a = cli_load_app(o->app);
+    if (!a)
         return 1;
-    }
     printf("%s/app.yaml: ok (%zu models)\n", o->app, a->n_models);
     app_free(a);
     return 0;
@@ -175,7 +159,7 @@ static int cmd_account(int argc, char **argv)
 {
     bool user = strcmp(argv[0], "user") == 0;
     if (argc < 2 || argv[1][0] == '-')
-        return bad("'restd %s' needs a subcommand: %s", argv[0],
+        return cli_usage("'restd %s' needs a subcommand: %s", argv[0],
                    user ? "add, passwd, disable or enable" : "create, revoke or list");
     char name[64];
     snprintf(name, sizeof name, "%s %s", argv[0], argv[1]);
@@ -184,13 +168,13 @@ static int cmd_account(int argc, char **argv)
     if (rc)
         return rc;
     if (!o.app)
-        return bad("'restd %s' needs --app DIR (or RESTD_APP)", name);
+        return cli_usage("'restd %s' needs --app DIR (or RESTD_APP)", name);
     const char *db = db_path(o.db ? o.db : "sqlite:data/restd.db");
     if (!db || !*db)
-        return bad("unsupported database URL '%s' (only sqlite:PATH is built in)", o.db);
+        return cli_usage("unsupported database URL '%s' (only sqlite:PATH is built in)", o.db);
     log_level lv = LOG_WARN;
     if (o.log_level && !log_level_parse(o.log_level, &lv))
-        return bad("--log-level must be error, warn, info or debug, not '%s'", o.log_level);
+        return cli_usage("--log-level must be error, warn, info or debug, not '%s'", o.log_level);
     log_threshold = lv;
     cli_account_opts ao = {
         .app = o.app, .db = db, .password_stdin = o.password_stdin != NULL, .label = o.label, .arg = o.arg};
@@ -200,28 +184,28 @@ static int cmd_account(int argc, char **argv)
 static int cmd_serve(opts *o)
 {
     if (!o->app)
-        return bad("%s", "serve needs --app DIR (or RESTD_APP)");
+        return cli_usage("%s", "serve needs --app DIR (or RESTD_APP)");
     const char *db = db_path(o->db ? o->db : "sqlite:data/restd.db");
     if (!db || !*db)
-        return bad("unsupported database URL '%s' (only sqlite:PATH is built in)", o->db);
+        return cli_usage("unsupported database URL '%s' (only sqlite:PATH is built in)", o->db);
     const char *listen = o->listen ? o->listen : "127.0.0.1:8080";
     const char *colon = strrchr(listen, ':');
     long long port, workers = sysconf(_SC_NPROCESSORS_ONLN);
     if (!colon || colon == listen || !query_int(colon + 1, strlen(colon + 1), 1, 65535, &port))
-        return bad("--listen must be HOST:PORT with a port from 1 to 65535, not '%s'", listen);
+        return cli_usage("--listen must be HOST:PORT with a port from 1 to 65535, not '%s'", listen);
     if (o->workers && !query_int(o->workers, strlen(o->workers), 1, 64, &workers))
-        return bad("--workers must be an integer from 1 to 64, not '%s'", o->workers);
+        return cli_usage("--workers must be an integer from 1 to 64, not '%s'", o->workers);
     if (workers < 1)
         workers = 1;
     log_level lv = LOG_INFO;
     if (o->log_level && !log_level_parse(o->log_level, &lv))
-        return bad("--log-level must be error, warn, info or debug, not '%s'", o->log_level);
+        return cli_usage("--log-level must be error, warn, info or debug, not '%s'", o->log_level);
     log_threshold = lv;
 
     char host[256];
     size_t hl = (size_t)(colon - listen);
     if (hl >= sizeof host)
-        return bad("--listen host is too long: '%s'", listen);
+        return cli_usage("--listen host is too long: '%s'", listen);
     memcpy(host, listen, hl);
     host[hl] = '\0';
     if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') { /* [::1]:8080 */
@@ -238,15 +222,9 @@ static int cmd_serve(opts *o)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    char *errors = NULL;
-    app *a = app_load(o->app, &errors);
-    if (!a) {
-        fputs(errors, stderr);
-        if (errors[0] && errors[strlen(errors) - 1] != '\n')
-            fputc('\n', stderr);
-        free(errors);
+    app *a = cli_load_app(o->app);
+    if (!a)
         return 1;
-    }
     char *msg = NULL;
     store *st = store_open(db, a, &msg);
     if (!st) {
@@ -276,7 +254,7 @@ static int cmd_serve(opts *o)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return bad("%s", "a command is needed");
+        return cli_usage("%s", "a command is needed");
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
@@ -290,7 +268,7 @@ int main(int argc, char **argv)
         return cmd_account(argc - 1, argv + 1);
     opts o = {0};
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "check") != 0)
-        return bad("unknown command '%s'", cmd);
+        return cli_usage("unknown command '%s'", cmd);
     bool serve = strcmp(cmd, "serve") == 0;
     int rc = parse_opts(argc - 2, argv + 2, &o, serve ? C_SERVE : C_CHECK, cmd);
     if (rc)

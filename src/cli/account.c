@@ -1,5 +1,6 @@
 /* The account commands: restd user ..., restd apikey ...; see account.h. */
 #include "cli/account.h"
+#include "cli/common.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -30,30 +31,6 @@
 
 /* ---- messages ----------------------------------------------------------- */
 
-/* Bad usage: exit 2, with the hint main.c gives. */
-__attribute__((format(printf, 1, 2))) static int usage_err(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("restd: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nTry 'restd --help'.\n", stderr);
-    return 2;
-}
-
-/* A failure: exit 1. */
-__attribute__((format(printf, 1, 2))) static int failed(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("restd: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return 1;
-}
-
 /* ---- the app and the store ------------------------------------------------ */
 
 typedef struct cli {
@@ -68,18 +45,12 @@ typedef struct cli {
 /* Load the app and insist on its auth: section. Returns an exit status. */
 static int load_app(cli *c)
 {
-    char *errors = NULL;
-    c->ap = app_load(c->o->app, &errors);
-    if (!c->ap) {
-        fputs(errors, stderr);
-        if (errors[0] && errors[strlen(errors) - 1] != '\n')
-            fputc('\n', stderr);
-        free(errors);
+    c->ap = cli_load_app(c->o->app);
+    if (!c->ap)
         return 1;
-    }
     c->au = c->ap->auth;
     if (!c->au)
-        return failed("%s/app.yaml: the app has no auth section, so it has no users or API keys", c->o->app);
+        return cli_fail("%s/app.yaml: the app has no auth section, so it has no users or API keys", c->o->app);
     return 0;
 }
 
@@ -88,7 +59,7 @@ static int open_store(cli *c)
     char *msg = NULL;
     c->st = store_open(c->o->db, c->ap, &msg);
     if (!c->st) {
-        int rc = failed("%s", msg ? msg : "cannot open the database");
+        int rc = cli_fail("%s", msg ? msg : "cannot open the database");
         free(msg);
         return rc;
     }
@@ -111,9 +82,9 @@ static int find_user(cli *c, auth_user *u)
 {
     rd_err e = store_auth_user_by_login(c->conn, c->ap, c->o->arg, c->a, u);
     if (e == RD_NOT_FOUND)
-        return failed("no user with %s '%s' (model %s)", c->au->login->json_name, c->o->arg, c->au->users->name);
+        return cli_fail("no user with %s '%s' (model %s)", c->au->login->json_name, c->o->arg, c->au->users->name);
     if (e != RD_OK)
-        return failed("cannot read the database (%s)", c->o->db);
+        return cli_fail("cannot read the database (%s)", c->o->db);
     return 0;
 }
 
@@ -177,8 +148,8 @@ static rd_err run_auth(cli *c, bool (*fn)(sqlite3 *, store_write *), authdb_job 
 static int write_failed(const char *what, rd_err e, const char *detail)
 {
     if (detail)
-        return failed("%s: %s", what, detail);
-    return failed("%s: %s", what, rd_err_get(e)->title);
+        return cli_fail("%s: %s", what, detail);
+    return cli_fail("%s: %s", what, rd_err_get(e)->title);
 }
 
 /* ---- secrets ------------------------------------------------------------ */
@@ -198,7 +169,7 @@ static int read_password(char *pw, size_t *len)
             continue;
         if (r < 0) {
             sodium_memzero(pw, n);
-            return failed("cannot read the password from stdin: %s", strerror(errno));
+            return cli_fail("cannot read the password from stdin: %s", strerror(errno));
         }
         if (r == 0)
             break;
@@ -208,7 +179,7 @@ static int read_password(char *pw, size_t *len)
         }
         if (n == PWHASH_MAX_PASSWORD) {
             sodium_memzero(pw, n);
-            return failed("the password on stdin is longer than %d bytes", PWHASH_MAX_PASSWORD);
+            return cli_fail("the password on stdin is longer than %d bytes", PWHASH_MAX_PASSWORD);
         }
         pw[n++] = ch;
     }
@@ -227,7 +198,7 @@ static int read_password(char *pw, size_t *len)
         why = "the password on stdin is not valid UTF-8 (a login could not send it)";
     if (why) {
         sodium_memzero(pw, n);
-        return failed("%s", why);
+        return cli_fail("%s", why);
     }
     return 0;
 }
@@ -255,7 +226,7 @@ static int get_password_hash(cli *c, char hash[PWHASH_STRBYTES], char **generate
         if (*generated)
             sodium_memzero(*generated, strlen(*generated));
         *generated = NULL;
-        return failed("%s", "cannot hash the password (out of memory)");
+        return cli_fail("%s", "cannot hash the password (out of memory)");
     }
     return 0;
 }
@@ -274,7 +245,7 @@ __attribute__((format(printf, 1, 2))) static int say(const char *fmt, ...)
     vprintf(fmt, ap);
     va_end(ap);
     if (fflush(stdout) != 0 || ferror(stdout))
-        return failed("cannot write to stdout: %s", strerror(errno));
+        return cli_fail("cannot write to stdout: %s", strerror(errno));
     return 0;
 }
 
@@ -295,7 +266,7 @@ static int user_add(cli *c)
     const char *msg = NULL;
     json_t *body = jin_parse(c->o->arg, strlen(c->o->arg), c->a, &msg);
     if (!body)
-        return failed("the %s's fields are not valid JSON: %s", m->name, msg);
+        return cli_fail("the %s's fields are not valid JSON: %s", m->name, msg);
     store_write *w = arena_zalloc(c->a, sizeof *w);
     verrs errs = {0};
     rd_err e = val_body(c->ap, m, body, VAL_CREATE, c->a, &w->vals, &errs);
@@ -316,7 +287,7 @@ static int user_add(cli *c)
     }
     const char *login = login_of(c->au, &w->vals);
     if (!login)
-        return failed("the %s's %s is required to sign in", m->name, c->au->login->json_name);
+        return cli_fail("the %s's %s is required to sign in", m->name, c->au->login->json_name);
 
     char hash[PWHASH_STRBYTES];
     char *generated = NULL;
@@ -391,7 +362,7 @@ static int user_passwd(cli *c)
         sodium_memzero(pw, len);
     if (!ok) {
         wipe(generated);
-        return failed("%s", "cannot hash the password (out of memory)");
+        return cli_fail("%s", "cannot hash the password (out of memory)");
     }
     authdb_job *j = arena_zalloc(c->a, sizeof *j);
     j->user_id = u.id;
@@ -439,14 +410,14 @@ int cli_user(const char *sub, const cli_account_opts *o)
     else if (strcmp(sub, "enable") == 0)
         which = ENABLE;
     else
-        return usage_err("unknown command 'user %s' (add, passwd, disable or enable)", sub);
+        return cli_usage("unknown command 'user %s' (add, passwd, disable or enable)", sub);
     if (!o->arg)
-        return usage_err("'restd user %s' needs %s", sub,
+        return cli_usage("'restd user %s' needs %s", sub,
                          which == ADD ? "the user's fields as a JSON object" : "a LOGIN");
     if (o->password_stdin && which != ADD && which != PASSWD)
-        return usage_err("option '--password-stdin' does not apply to 'restd user %s'", sub);
+        return cli_usage("option '--password-stdin' does not apply to 'restd user %s'", sub);
     if (o->label)
-        return usage_err("option '--label' does not apply to 'restd user %s'", sub);
+        return cli_usage("option '--label' does not apply to 'restd user %s'", sub);
 
     cli c = {.o = o, .a = arena_new()};
     int rc = load_app(&c);
@@ -528,7 +499,7 @@ static int key_revoke(cli *c)
     const char *detail = NULL;
     rd_err e = run_auth(c, authdb_key_revoke, j, &detail);
     if (e == RD_NOT_FOUND)
-        return failed("no active API key with id '%s'", c->o->arg);
+        return cli_fail("no active API key with id '%s'", c->o->arg);
     if (e != RD_OK)
         return write_failed("cannot revoke the API key", e, detail);
     return say("revoked api key %s\n", c->o->arg);
@@ -543,7 +514,7 @@ static int key_list(cli *c)
     auth_key *keys;
     size_t n;
     if (store_auth_keys_list(c->conn, u.id, c->a, &keys, &n) != RD_OK)
-        return failed("cannot read the database (%s)", c->o->db);
+        return cli_fail("cannot read the database (%s)", c->o->db);
     printf("ID\tLABEL\tCREATED\tSTATUS\n");
     for (size_t i = 0; i < n; i++) {
         char created[32], revoked[32];
@@ -570,20 +541,20 @@ int cli_apikey(const char *sub, const cli_account_opts *o)
     else if (strcmp(sub, "list") == 0)
         which = LIST;
     else
-        return usage_err("unknown command 'apikey %s' (create, revoke or list)", sub);
+        return cli_usage("unknown command 'apikey %s' (create, revoke or list)", sub);
     if (!o->arg)
-        return usage_err("'restd apikey %s' needs %s", sub, which == REVOKE ? "a KEY_ID" : "a LOGIN");
+        return cli_usage("'restd apikey %s' needs %s", sub, which == REVOKE ? "a KEY_ID" : "a LOGIN");
     if (o->password_stdin)
-        return usage_err("option '--password-stdin' does not apply to 'restd apikey %s'", sub);
+        return cli_usage("option '--password-stdin' does not apply to 'restd apikey %s'", sub);
     if (o->label && which != CREATE)
-        return usage_err("option '--label' does not apply to 'restd apikey %s'", sub);
+        return cli_usage("option '--label' does not apply to 'restd apikey %s'", sub);
     if (o->label) {
         size_t n = strlen(o->label);
         if (n > LABEL_MAX || !text_utf8_valid(o->label, n))
-            return usage_err("--label must be UTF-8 text of at most %d bytes", LABEL_MAX);
+            return cli_usage("--label must be UTF-8 text of at most %d bytes", LABEL_MAX);
         for (const char *p = o->label; *p; p++)
             if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                return usage_err("%s", "--label must not contain control characters");
+                return cli_usage("%s", "--label must not contain control characters");
     }
 
     cli c = {.o = o, .a = arena_new()};

@@ -1,0 +1,42 @@
+/* Shared CLI pieces; see common.h. */
+#include "cli/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("restd: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'restd --help'.\n", stderr);
+    return 2;
+}
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("restd: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+app *cli_load_app(const char *dir)
+{
+    char *errors = NULL;
+    app *a = app_load(dir, &errors);
+    if (!a) {
+        fputs(errors, stderr);
+        if (errors[0] && errors[strlen(errors) - 1] != '\n')
+            fputc('\n', stderr);
+        free(errors);
+    }
+    return a;
+}
