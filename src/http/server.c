@@ -138,12 +138,11 @@ void rq_respond(rq *r, int status, const char *reason, const char *ctype, const 
     h2o_send(req, &iov, iov.len && !head ? 1 : 0, H2O_SEND_STATE_FINAL);
 }
 
-/* Runs on the writer thread: only hand the job back to its loop. */
-static void job_done(store_write *job)
-{
-    reqctx *c = job->user;
-    h2o_multithread_send_message(&c->w->done_rx, &c->msg);
-}
+/* Runs on the writer or a hashing thread: hand the request back to its
+ * loop, where on_done_messages continues it. Nothing else may happen here. */
+static void post_back(reqctx *c) { h2o_multithread_send_message(&c->w->done_rx, &c->msg); }
+
+static void job_done(store_write *job) { post_back(job->user); }
 
 rd_err rq_write(rq *r, store_write *job, void (*cb)(rq *r, store_write *w))
 {
@@ -159,12 +158,7 @@ rd_err rq_write(rq *r, store_write *job, void (*cb)(rq *r, store_write *w))
     return e;
 }
 
-/* Runs on a hashing thread: only hand the job back to its loop. */
-static void hash_done(pwjob *j)
-{
-    reqctx *c = j->user;
-    h2o_multithread_send_message(&c->w->done_rx, &c->msg);
-}
+static void hash_done(pwjob *j) { post_back(j->user); }
 
 rd_err rq_hash(rq *r, pwjob *j, void (*cb)(rq *r, pwjob *j))
 {
