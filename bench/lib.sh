@@ -7,11 +7,14 @@
 #
 # Settings read (the callers set defaults and document them): RESTD,
 # WORKERS, CONNS, DURATION, WARMUP, WRK_TIMEOUT, PIN, STRICT, KEEP, ROWS,
-# BENCH_AUTH. Globals set here: TMP (scratch directory), DB, RESTD_LOG,
-# RESTD_SRC, RESTD_PID/RESTD_URL, R[workload.key] (wrk results), PIDS.
+# BENCH_AUTH, SRV_LOG (the log check_line shows, default RESTD_LOG). Globals
+# set here: TMP (scratch directory), DB, RESTD_LOG,
+# RESTD_SRC, RESTD_PID/RESTD_URL, RESTD_AT[url] (PID), R[workload.key] (wrk
+# results), PIDS.
 #
 # Pieces: logging; process tracking (every PID started here is stopped by
-# PID on exit); loopback ports and HTTP probes; restd start/stop; the bulk
+# PID on exit); loopback ports and HTTP probes; restd start/stop (the bench
+# app, or another app and database beside it: launch_restd); the bulk
 # load of the bench app's `item` table with the sqlite3 CLI; wrk runs
 # through bench/lua (warm-up with strict status checks, then the counted
 # run), the parsing of their BENCH lines, and CPU accounting (server, wrk,
@@ -92,21 +95,31 @@ http() { # http METHOD URL OUT [BODY]: prints the status code; body into OUT (he
 # ---- restd (on $DB, the app in bench/app; BASE, ROUTE, HEALTH as in bench/app/app.yaml) ----
 BASE=/api; ROUTE=items; HEALTH=/health
 RESTD_PID=
-start_restd() {
-  free_port RESTD_PORT
-  echo "=== start $(date -u +%T) port $RESTD_PORT" >>"$RESTD_LOG"
-  spawn "$RESTD_LOG" "$RESTD" serve --app "$BENCH/app" --db "sqlite:$DB" \
-    --listen "127.0.0.1:$RESTD_PORT" --workers "$WORKERS" --log-level error
-  RESTD_PID=$SPAWNED; RESTD_URL=http://127.0.0.1:$RESTD_PORT
-  wait_http "$RESTD_URL$HEALTH" "$RESTD_PID" "$RESTD_LOG"
+declare -A RESTD_AT   # RESTD_AT[url] = PID of the restd serving url (for srv_pids)
+launch_restd() { # launch_restd APP DB LOG: restd serving APP on DB, output into LOG; sets LAUNCHED_PID, LAUNCHED_URL
+  local port
+  free_port port
+  echo "=== start $(date -u +%T) port $port" >>"$3"
+  spawn "$3" "$RESTD" serve --app "$1" --db "sqlite:$2" \
+    --listen "127.0.0.1:$port" --workers "$WORKERS" --log-level error
+  LAUNCHED_PID=$SPAWNED; LAUNCHED_URL=http://127.0.0.1:$port; RESTD_AT[$LAUNCHED_URL]=$LAUNCHED_PID
+  wait_http "$LAUNCHED_URL$HEALTH" "$LAUNCHED_PID" "$3"
+}
+halt_restd() { # halt_restd PID LOG: SIGTERM; restd must exit 0
+  stop "$1" 20
+  [[ $STOP_RC == 0 ]] || die "restd (PID $1) exited with status $STOP_RC on SIGTERM; log: $2"
+}
+start_restd() { # the bench app on $DB: sets RESTD_PID, RESTD_URL, RESTD_PORT
+  launch_restd "$BENCH/app" "$DB" "$RESTD_LOG"
+  RESTD_PID=$LAUNCHED_PID; RESTD_URL=$LAUNCHED_URL; RESTD_PORT=${RESTD_URL##*:}
 }
 stop_restd() {
-  stop "$RESTD_PID" 20
-  [[ $STOP_RC == 0 ]] || die "restd (PID $RESTD_PID) exited with status $STOP_RC on SIGTERM; log: $RESTD_LOG"
+  halt_restd "$RESTD_PID" "$RESTD_LOG"
   RESTD_PID=
 }
-restd_log_lines() { # the lines restd logged at --log-level error (into $TMP/restd-errors.log); sets LOG_LINES
-  grep -v '^=== start' "$RESTD_LOG" >"$TMP/restd-errors.log" || true
+restd_log_lines() { # restd_log_lines [LOG...]: the lines restd logged at --log-level error in the LOGs (default
+  # $RESTD_LOG) into $TMP/restd-errors.log; sets LOG_LINES
+  cat "${@:-$RESTD_LOG}" | grep -v '^=== start' >"$TMP/restd-errors.log" || true
   LOG_LINES=$(wc -l <"$TMP/restd-errors.log")
   ((LOG_LINES == 0)) || { log "restd logged $LOG_LINES line(s) at --log-level error; the first ones:"; head -5 "$TMP/restd-errors.log" >&2; }
 }
@@ -185,8 +198,8 @@ HZ=$(getconf CLK_TCK)
 TIME=(); [[ -x /usr/bin/time ]] && TIME=(/usr/bin/time -f 'WRKCPU %U %S' -a -o /dev/stdout)
 cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $9; exit }' /proc/stat; }
 proc_cpu() { local p t=0; for p; do t=$((t + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ s = $12 + $13 } END { print s + 0 }'))); done; echo "$t"; }
-srv_pids() { # the processes serving URL: restd, or nginx's workers
-  if [[ $1 == "${NGX_URL:-}" ]]; then ps -o pid= --ppid "$NGX_PID" | tr -d ' '; else echo "$RESTD_PID"; fi
+srv_pids() { # the processes serving URL: nginx's workers, or the restd serving it
+  if [[ $1 == "${NGX_URL:-}" ]]; then ps -o pid= --ppid "$NGX_PID" | tr -d ' '; else echo "${RESTD_AT[$1]:-$RESTD_PID}"; fi
 }
 check_line() { # check_line NAME LINE: every request must have succeeded
   local kv k v bad=
@@ -196,7 +209,7 @@ check_line() { # check_line NAME LINE: every request must have succeeded
     case $k in non2xx|connect_err|read_err|write_err|timeouts) [[ $v == 0 ]] || bad+=" $k=$v" ;; esac
     [[ $k == requests && $v == 0 ]] && bad+=" requests=0"
   done
-  [[ -z $bad ]] || { cat "$TMP/wrk-$1.out" >&2; tail -20 "$RESTD_LOG" >&2 2>/dev/null || true
+  [[ -z $bad ]] || { cat "$TMP/wrk-$1.out" >&2; tail -20 "${SRV_LOG:-$RESTD_LOG}" >&2 2>/dev/null || true
                      die "$1: errors during the run:$bad (a benchmark of errors is meaningless)"; }
 }
 
@@ -230,6 +243,10 @@ wait_quiet() {
 fmt() { awk -v x="$1" 'BEGIN { printf (x >= 100 ? "%.0f" : (x >= 10 ? "%.1f" : "%.2f")), x }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+mem_kib() { # mem_kib PID: "VmHWM VmRSS RssAnon RssFile Threads" (KiB; 0 when absent)
+  awk '/^VmHWM/ { h = $2 } /^VmRSS/ { r = $2 } /^RssAnon/ { a = $2 } /^RssFile/ { f = $2 } /^Threads/ { t = $2 }
+    END { print h + 0, r + 0, a + 0, f + 0, t + 0 }' "/proc/$1/status" 2>/dev/null || echo 0 0 0 0 0
+}
 json_count() { grep -o "\"$1\"" "$2" | wc -l; }
 
 # ---- the machine and the build, for the report ----

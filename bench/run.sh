@@ -4,11 +4,19 @@
 # Starts restd on a fresh SQLite database with the app in bench/app/ (one
 # model, `item`), bulk-loads ROWS rows with the sqlite3 CLI, starts nginx
 # serving the bytes of one real row (and of one real list page) as static
-# files, and drives each with wrk (one thread). Workloads, in this order so
-# that nginx brackets the restd runs:
+# files, and drives each with wrk (one thread). A second restd serves
+# bench/app-auth/ (the same `item` model plus a `person` model and an
+# `auth:` section: every model route needs a bearer token) on its own port
+# and its own copy of the loaded database (copied after the load, before
+# either server starts on it); one account is made in it with `restd user
+# add`, and its access token, from the login route, is sent with every
+# request of the get-auth workload. Workloads, in this order so that nginx
+# brackets the restd runs:
 #
 #   nginx-one   nginx: a static file holding one row fetched from restd
 #   get         restd: GET /api/items/<id>, random ids of the loaded rows
+#   get-auth    the auth restd: the same requests (same ids, duration, connections)
+#               with `Authorization: Bearer <access token>`; stopped after
 #   nginx-list  nginx: a static file holding the list page below
 #   list        restd: GET /api/items?category=c07&limit=50
 #   create      restd: POST /api/items, a new unique row per request
@@ -17,7 +25,8 @@
 # Every request must succeed: any status >= 400, socket error or timeout
 # aborts the benchmark (a benchmark of errors is meaningless), and so does
 # a first request (curl) answering with anything but the expected status.
-# Afterwards: peak RSS (VmHWM) of restd, a count of the rows the creates
+# Afterwards: peak RSS (VmHWM) of restd and its anonymous (own) memory
+# (RssAnon: VmHWM includes the database pages it maps), a count of the rows the creates
 # made, an optional fsync count under strace (group commit evidence), and
 # the generated section of docs/performance.md.
 #
@@ -33,7 +42,8 @@
 #   STATIC_ONLY=0     1: nginx only, with a synthetic row (no restd needed)
 #   WRITE_DOC=1       0: do not touch docs/performance.md (BENCH_DOC=FILE: write there instead)
 #   KEEP=0            1: keep the scratch directory (logs, db, wrk output)
-#   RESTD=build/restd BENCH_AUTH= (Authorization header value, if needed)
+#   RESTD=build/restd BENCH_AUTH= (Authorization header value for the bench
+#                     app's server, if needed; the auth server gets its own)
 #
 # Only 127.0.0.1 is used; every process started here is stopped on exit.
 set -euo pipefail
@@ -48,6 +58,9 @@ ROWS=${ROWS:-100000}; WRK_TIMEOUT=${WRK_TIMEOUT:-10s}; PIN=${PIN:-0}
 STRICT=${STRICT:-0}; SYNC_CHECK=${SYNC_CHECK:-1}; STATIC_ONLY=${STATIC_ONLY:-0}; WRITE_DOC=${WRITE_DOC:-1}; KEEP=${KEEP:-0}
 export BENCH_AUTH=${BENCH_AUTH:-}
 LIST_QUERY="category=c07&limit=50"
+# The authenticated server: bench/app-auth (login route and account as below), database in its
+# own directory (restd keeps the token signing key, jwt.key, beside the database).
+AUTH_APP=$BENCH/app-auth; AUTH_LOGIN=/api/auth/login; AUTH_EMAIL=bench@example.com
 # Shared pieces (processes, restd, bulk load, wrk runs, CPU accounting, machine description).
 # shellcheck source=bench/lib.sh
 . "$BENCH/lib.sh"
@@ -94,6 +107,16 @@ else
   stop_restd
   log "loading $ROWS rows with sqlite3"
   t0=$(date +%s.%N); load_rows; LOAD_S=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  # The auth server's copy: the loaded file as is (the load ends with a truncating checkpoint and
+  # no restd has it open, so the WAL is empty), before either server starts on it.
+  [[ ! -s $DB-wal ]] || die "the WAL of $DB is not empty after the load: cannot copy the file alone"
+  mkdir -p "$TMP/auth"; AUTH_DB=$TMP/auth/bench.db; AUTH_LOG=$TMP/restd-auth.log
+  cp "$DB" "$AUTH_DB"
+  AUTH_PW=bench-$NONCE-$RANDOM
+  log "auth copy: $AUTH_DB; adding the account $AUTH_EMAIL (restd user add)"
+  printf '%s\n' "$AUTH_PW" | "$RESTD" user add --app "$AUTH_APP" --db "sqlite:$AUTH_DB" --password-stdin \
+    '{"email":"'"$AUTH_EMAIL"'","role":"user"}' >"$TMP/user-add.log" 2>&1 ||
+    { cat "$TMP/user-add.log" >&2; die "restd user add failed"; }
   log "loaded in $LOAD_S s; restarting restd"
   start_restd
 
@@ -115,6 +138,24 @@ else
   [[ $st == 200 ]] || die "GET of the row just created ($NEW_ID): status $st"
   st=$(http GET "$RESTD_URL$BASE/$ROUTE/00000000-0000-4000-8000-000000000000" /dev/null)
   [[ $st == 404 ]] || log "note: GET of an unknown id answered $st (expected 404)"
+
+  # The auth server: log in, then the same GET by id with the token (200, the same bytes as
+  # without auth on the other server) and without it (401).
+  log "auth restd: bench/app-auth on its copy of the database"
+  launch_restd "$AUTH_APP" "$AUTH_DB" "$AUTH_LOG"; AUTH_PID=$LAUNCHED_PID; AUTH_URL=$LAUNCHED_URL
+  st=$(BENCH_AUTH='' http POST "$AUTH_URL$AUTH_LOGIN" "$TMP/login.json" \
+    '{"email":"'"$AUTH_EMAIL"'","password":"'"$AUTH_PW"'"}')
+  [[ $st == 200 ]] || { cat "$TMP/login.json" >&2; die "login: status $st, expected 200"; }
+  TOKEN=$(grep -o '"access_token": *"[A-Za-z0-9_.-]*"' "$TMP/login.json" | sed 's/.*"\([^"]*\)"$/\1/') || true
+  [[ $TOKEN == *.*.* ]] || { cat "$TMP/login.json" >&2; die "login: no access token in the answer"; }
+  TOKEN_TTL=$(grep -o '"expires_in": *[0-9]*' "$TMP/login.json" | grep -o '[0-9]*$') || TOKEN_TTL=0
+  st=$(BENCH_AUTH='' http GET "$AUTH_URL$BASE/$ROUTE/$ID" "$TMP/one-noauth.json")
+  [[ $st == 401 ]] || { cat "$TMP/one-noauth.json" >&2; die "auth GET by id without a token: status $st, expected 401"; }
+  st=$(BENCH_AUTH="Bearer $TOKEN" http GET "$AUTH_URL$BASE/$ROUTE/$ID" "$TMP/one-auth.json")
+  [[ $st == 200 ]] || { cat "$TMP/one-auth.json" >&2; die "auth GET by id with the token: status $st, expected 200"; }
+  cmp -s "$TMP/one.json" "$TMP/one-auth.json" ||
+    { cat "$TMP/one.json" "$TMP/one-auth.json" >&2; die "auth GET by id: the body differs from the unauthenticated one"; }
+  log "auth restd: login 200 (token ${#TOKEN} bytes, expires in $TOKEN_TTL s); GET by id 200 with it, 401 without"
 fi
 ONE_BYTES=$(wc -c <"$TMP/one.json"); LIST_BYTES=$(wc -c <"$TMP/list.json")
 
@@ -124,6 +165,9 @@ st=$(http GET "$NGX_URL/one.json" /dev/null); [[ $st == 200 ]] || die "nginx one
 run_wrk nginx-one fixed.lua "$NGX_URL" /one.json
 if [[ $STATIC_ONLY != 1 ]]; then
   run_wrk get get_by_id.lua "$RESTD_URL" "$BASE/$ROUTE/"
+  BENCH_AUTH="Bearer $TOKEN" SRV_LOG=$AUTH_LOG run_wrk get-auth get_by_id.lua "$AUTH_URL" "$BASE/$ROUTE/"
+  read -r A_HWM _ A_ANON A_FILE A_THREADS < <(mem_kib "$AUTH_PID")
+  halt_restd "$AUTH_PID" "$AUTH_LOG"
   run_wrk nginx-list fixed.lua "$NGX_URL" /list.json
   run_wrk list fixed.lua "$RESTD_URL" "$BASE/$ROUTE?$LIST_QUERY"
   run_wrk create create.lua "$RESTD_URL" "$BASE/$ROUTE"
@@ -133,8 +177,7 @@ NGX_BASE=$(awk -v a="${R[nginx-one.rps]}" -v b="${R[nginx-one2.rps]}" 'BEGIN { p
 
 SYNC_NOTE="not run"
 if [[ $STATIC_ONLY != 1 ]]; then
-  RSS_KIB=$(hwm_kib "$RESTD_PID"); RSS_NOW=$(awk '/^VmRSS/ { print $2 }' "/proc/$RESTD_PID/status")
-  NTHREADS=$(awk '/^Threads/ { print $2 }' "/proc/$RESTD_PID/status")
+  read -r RSS_KIB RSS_NOW RSS_ANON RSS_FILE NTHREADS < <(mem_kib "$RESTD_PID")
   CHILD_NOTE=
   for c in $(ps -o pid= --ppid "$RESTD_PID" 2>/dev/null || true); do
     CHILD_NOTE+=" child $c: $(( $(hwm_kib "$c") / 1024 )) MiB;"
@@ -160,7 +203,7 @@ if [[ $STATIC_ONLY != 1 ]]; then
   fi
 
   stop_restd
-  restd_log_lines
+  restd_log_lines "$RESTD_LOG" "$AUTH_LOG"
   # Rows per counted create run (warm-ups have "-warmup" in the sku): at least the creates wrk saw
   # acknowledged, at most CONNS more (requests in flight when wrk stops may still commit).
   MADE=$(sqlite3 "$DB" "SELECT count(*) FROM item WHERE sku GLOB 'w$NONCE-create-[0-9]*'")
@@ -187,9 +230,13 @@ row() { # row WORKLOAD LABEL NOTES
     "$(ratio "${R[$w.rps]}" "$NGX_BASE")" "$3" "${R[$w.srv_cores]}" "$(us_req "$w")" "${R[$w.wrk_cores]}" \
     "${R[$w.other_cores]}" "$warn"
 }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 pass() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b ? "**met**" : "**not met**") }'; }
 NGX_US=$(awk -v a="$(us_req nginx-one)" -v b="$(us_req nginx-one2)" 'BEGIN { printf "%.1f", (a + b) / 2 }')
 CPU_RATIO=n/a; [[ $STATIC_ONLY == 1 ]] || CPU_RATIO=$(ratio "$NGX_US" "$(us_req get)")
+if [[ $STATIC_ONLY != 1 ]]; then # authenticated over unauthenticated: req/s (≥ 0.90 meets), CPU per request (≤ 1.10)
+  AUTH_RPS_RATIO=$(ratio "${R[get-auth.rps]}" "${R[get.rps]}"); AUTH_CPU_RATIO=$(ratio "$(us_req get-auth)" "$(us_req get)")
+fi
 
 report() {
   echo "## Latest run"
@@ -210,6 +257,7 @@ report() {
   row nginx-one "nginx static one row" "$ONE_BYTES-byte file (the row below, fetched from restd); first run"
   if [[ $STATIC_ONLY != 1 ]]; then
     row get "GET by id" "\`GET $BASE/$ROUTE/{id}\`, random ids of $ROWS rows; $ONE_BYTES-byte body; no auth"
+    row get-auth "GET by id, authenticated" "the same requests with \`Authorization: Bearer\` and a ${#TOKEN}-byte access token, checked on every request; second restd (bench/app-auth) on its copy of the database"
     row nginx-list "nginx static list page" "$LIST_BYTES-byte file (the list page below)"
     row list "list" "\`GET $BASE/$ROUTE?$LIST_QUERY\`, 50 rows, $LIST_BYTES bytes; $(ratio "${R[list.rps]}" "${R[nginx-list.rps]}") of nginx serving the same bytes"
     row create "POST create" "new row per request; $ACKED acknowledged, $MADE rows in the database after the run"
@@ -219,13 +267,14 @@ report() {
   echo "Every request of every run succeeded: no socket error or timeout; no status outside 2xx in the warm-ups, none >= 400 in the counted runs$([[ $STRICT == 1 ]] && echo ' (checked strictly too)'); each request kind was first sent with curl and its exact status checked."
   if [[ $STATIC_ONLY != 1 ]]; then
     echo
-    echo "- Peak RSS of restd (VmHWM at the end of the runs): $((RSS_KIB / 1024)) MiB (VmRSS then: $((RSS_NOW / 1024)) MiB; $NTHREADS threads).$CHILD_NOTE"
+    echo "- Peak RSS of restd (VmHWM at the end of the runs): $((RSS_KIB / 1024)) MiB (VmRSS then: $((RSS_NOW / 1024)) MiB; $NTHREADS threads).$CHILD_NOTE It includes the database pages restd maps for reads (page cache, shared and reclaimable): at the end $(mib "$RSS_ANON") MiB anonymous (RssAnon: restd's own memory) and $((RSS_FILE / 1024)) MiB of mapped files (RssFile: the database pages read, the binary and its libraries). The auth server after its run: VmHWM $((A_HWM / 1024)) MiB, $(mib "$A_ANON") MiB anonymous, $((A_FILE / 1024)) MiB mapped files, $A_THREADS threads."
     echo "- Durability: $SYNC_NOTE."
     echo "- restd log at \`--log-level error\`: $LOG_LINES line(s); database \`quick_check\`: ok; bulk load of $ROWS rows: $LOAD_S s."
     echo
     echo "| target | measured | status |"
     echo "|---|---:|---|"
     echo "| GET by id ≥ 70% of nginx (same run) | $(ratio "${R[get.rps]}" "$NGX_BASE") by req/s$( { busy get || busy nginx-one || busy nginx-one2; } && echo ' (disturbed: see the flags above)'); $CPU_RATIO by CPU per request | $(pass "$(ratio "${R[get.rps]}" "$NGX_BASE")" 0.70) by req/s; $(pass "$CPU_RATIO" 0.70) by CPU |"
+    echo "| authenticated GET by id within 10% of unauthenticated (same run) | $AUTH_RPS_RATIO of unauthenticated by req/s$( { busy get || busy get-auth; } && echo ' (disturbed: see the flags above)'); CPU per request $(us_req get-auth) µs against $(us_req get) µs, $AUTH_CPU_RATIO times | $(pass "$AUTH_RPS_RATIO" 0.90) by req/s (≥ 0.90); $(pass 1.10 "$AUTH_CPU_RATIO") by CPU (≤ 1.10) |"
     echo "| POST create ≥ 5,000 durable creates/s at 64 connections | $(fmt "${R[create.rps]}")/s at $CONNS | $( ((CONNS == 64)) && pass "${R[create.rps]}" 5000 || echo "n/a: CONNS=$CONNS") |"
   fi
 }
