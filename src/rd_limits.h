@@ -120,4 +120,9 @@
 #define RD_THROTTLE_WINDOW_SEC 900
 #define RD_THROTTLE_SLOTS 8192
 
+/* Seconds an event loop trusts its memory that an access token was not
+ * revoked, for revocations made by another process (the CLI); revocations
+ * committed by this process are seen at once. */
+#define RD_REVOCATION_RECHECK_SEC 1
+
 #endif

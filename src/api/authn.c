@@ -190,6 +190,7 @@ static void submit_job(rq *r, session *s, bool (*run)(sqlite3 *, store_write *),
     store_write *w = arena_zalloc(r->a, sizeof *w);
     w->op = STORE_RUN;
     w->run = run;
+    w->revokes = run != authdb_login; /* rotation (reuse) and logout revoke */
     w->ctx = s;
     w->a = r->a;
     /* the authdb functions find their inputs at the start of the session */
@@ -424,6 +425,44 @@ bool authn_route(rq *r)
 
 /* ---- every request ---------------------------------------------------- */
 
+/* Whether an access token id is still good. Asking the database on every
+ * request costs a second read transaction (two more lock calls); instead
+ * each event loop remembers ids it found unrevoked, and asks again when
+ * this process has committed a revocation since (store_revocations), or
+ * after RD_REVOCATION_RECHECK_SEC, which bounds how long a revocation made
+ * by another process (restd user disable) takes to bite. */
+#define JTI_CACHE 256
+typedef struct jti_entry {
+    char jti[AUTHJWT_MAX_ID + 1];
+    unsigned long gen;
+    time_t checked;
+} jti_entry;
+static _Thread_local jti_entry jti_cache[JTI_CACHE];
+
+static bool jti_current(rq *r, const char *jti)
+{
+    size_t n = strlen(jti);
+    if (n > AUTHJWT_MAX_ID)
+        return false;
+    size_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)jti[i]) * 1099511628211ULL;
+    jti_entry *e = &jti_cache[h % JTI_CACHE];
+    unsigned long gen = store_revocations(r->store);
+    time_t now = time(NULL);
+    if (e->gen == gen && now - e->checked < RD_REVOCATION_RECHECK_SEC && strcmp(e->jti, jti) == 0)
+        return true;
+    bool revoked = false;
+    if (store_auth_revoked(r->conn, jti, &revoked) != RD_OK)
+        return false;
+    if (revoked)
+        return false;
+    memcpy(e->jti, jti, n + 1);
+    e->gen = gen;
+    e->checked = now;
+    return true;
+}
+
 bool authn_require(rq *r)
 {
     const app_auth *au = r->app->auth;
@@ -449,8 +488,7 @@ bool authn_require(rq *r)
         unauthorized(r, je == AUTHJWT_EXPIRED ? "the token has expired" : "the token is not valid", true);
         return false;
     }
-    bool revoked_jti = false;
-    if (store_auth_revoked(r->conn, c.jti, &revoked_jti) != RD_OK || revoked_jti) {
+    if (!jti_current(r, c.jti)) {
         unauthorized(r, "the token has been revoked", true);
         return false;
     }

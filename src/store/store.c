@@ -21,6 +21,7 @@ struct store {
     stmt_cache *wcache;
     pthread_t writer;
     workq q; /* writes waiting for, or inside, a batch */
+    unsigned long revocations; /* atomic; see store_revocations */
 };
 
 /* Filtered totals are a count(*) over the matching rows; paging through
@@ -370,6 +371,8 @@ rd_err store_submit(store *s, store_write *w)
     return workq_push(&s->q, &w->link) ? RD_OK : RD_UNAVAILABLE;
 }
 
+unsigned long store_revocations(const store *s) { return __atomic_load_n(&s->revocations, __ATOMIC_ACQUIRE); }
+
 static store_write *job_of(workq_link *l) { return (store_write *)((char *)l - offsetof(store_write, link)); }
 
 /* UUIDv7 (RFC 9562): a millisecond timestamp then random bits, so new rows
@@ -695,6 +698,14 @@ static void *writer_main(void *arg)
     workq_link *batch;
     while ((batch = workq_take(&s->q, RD_MAX_BATCH))) {
         run_batch(s, batch);
+        /* committed (or rolled back) before anyone hears: a reader that
+         * sees the new generation finds the revocation in the database */
+        for (workq_link *l = batch; l; l = l->next) {
+            if (job_of(l)->revokes) {
+                __atomic_add_fetch(&s->revocations, 1, __ATOMIC_RELEASE);
+                break;
+            }
+        }
         size_t n = 0;
         for (workq_link *l = batch, *next; l; l = next, n++) {
             next = l->next; /* done() hands the job back: read the link first */

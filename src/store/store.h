@@ -134,6 +134,7 @@ struct store_write {
      * job back. SQL for it lives in store/ (authdb.c). */
     bool (*run)(sqlite3 *db, store_write *w);
     void *ctx; /* RUN: the caller's inputs and outputs */
+    bool revokes; /* RUN: may revoke access tokens (bumps store_revocations once committed) */
     arena *a;       /* for the outputs */
     void (*done)(store_write *w);
     void *user;
@@ -145,6 +146,12 @@ struct store_write {
     /* private */
     workq_link link;
 };
+
+/* How many batches that could revoke access tokens this process has
+ * committed: a reader that saw a token unrevoked at generation g needs to
+ * look again only when this moved. Revocations by another process (the
+ * CLI) are not counted here. Thread-safe. */
+unsigned long store_revocations(const store *s);
 
 /* Queue w. Never blocks on the disk. Returns RD_UNAVAILABLE (and does not
  * queue) when the queue is full or the store is closing. */

@@ -387,3 +387,31 @@ def test_success_resets_the_count(server):
     for _ in range(4):
         assert login(srv, "ann@example.com", "wrong password!").status_code == 401
     assert login(srv, "ann@example.com").status_code == 200
+
+
+def test_revocation_by_another_process_bites_within_a_second(server):
+    # the server remembers tokens it found unrevoked; `restd user disable`
+    # runs in another process, so it takes effect within
+    # RD_REVOCATION_RECHECK_SEC (1 s) for a token already in use
+    srv = server(APP)
+    add_user(srv, "gone@example.com", "user")
+    t = tokens(srv, "gone@example.com")["access_token"]
+    for _ in range(3):
+        assert srv.get("projects", headers=bearer(t)).status_code == 200
+    assert cli(srv, "user", "disable", "gone@example.com").returncode == 0
+    time.sleep(1.2)
+    for _ in range(3):  # whichever worker answers
+        assert_401(srv.get("projects", headers=bearer(t)))
+
+
+def test_logout_bites_at_once_for_a_token_in_use(server):
+    srv = server(APP)
+    add_user(srv, "ann@example.com", "user")
+    t = tokens(srv, "ann@example.com")["access_token"]
+    for _ in range(3):
+        assert srv.get("projects", headers=bearer(t)).status_code == 200
+    other = tokens(srv, "ann@example.com")["access_token"]
+    assert srv.post("/auth/logout", headers=bearer(t)).status_code == 204
+    for _ in range(3):
+        assert_401(srv.get("projects", headers=bearer(t)))
+    assert srv.get("projects", headers=bearer(other)).status_code == 200
