@@ -463,6 +463,24 @@ static bool jti_current(rq *r, const char *jti)
     return true;
 }
 
+/* `Authorization: token <API key>` (iProva): the request acts as the key's
+ * user. The key is random and long, so its SHA-256 is the lookup. */
+static bool api_key_caller(rq *r, const char *key, size_t n)
+{
+    while (n && *key == ' ')
+        key++, n--;
+    char kh[AUTHSECRET_HASH_LEN + 1];
+    authsecret_hash_token(key, n, kh);
+    auth_user u = {0};
+    if (n == 0 || store_auth_user_by_key(r->conn, r->app, kh, r->a, &u) != RD_OK || !u.active) {
+        unauthorized(r, "the API key is not valid", true);
+        return false;
+    }
+    r->user_id = u.id;
+    r->user_role = u.role;
+    return true;
+}
+
 bool authn_require(rq *r)
 {
     const app_auth *au = r->app->auth;
@@ -472,8 +490,15 @@ bool authn_require(rq *r)
     }
     const char *h = r->authorization;
     size_t n = r->authorization_len;
-    if (n > AUTHN_MAX_HEADER || n < 8 || strncasecmp(h, "bearer ", 7) != 0) {
-        unauthorized(r, "the Authorization header must be 'Bearer <token>'", true);
+    if (n <= AUTHN_MAX_HEADER && au->scheme_token && n > 6 && strncasecmp(h, "token ", 6) == 0)
+        return api_key_caller(r, h + 6, n - 6);
+    if (n > AUTHN_MAX_HEADER || n < 8 || strncasecmp(h, "bearer ", 7) != 0 || !au->scheme_bearer) {
+        unauthorized(r,
+                     au->scheme_token && au->scheme_bearer
+                         ? "the Authorization header must be 'Bearer <token>' or 'token <API key>'"
+                     : au->scheme_token ? "the Authorization header must be 'token <API key>'"
+                                        : "the Authorization header must be 'Bearer <token>'",
+                     true);
         return false;
     }
     h += 7;

@@ -482,6 +482,7 @@ enum {
     AUK_PASSWORD_FIELD,
     AUK_API_KEY_FIELD,
     AUK_ROUTES,
+    AUK_SCHEMES,
     AUK_DENIED_STATUS,
     AUK_SUPERUSERS,
     AUK_DEFAULT_ACCESS,
@@ -501,6 +502,7 @@ static const app__key auth_keys[] = {
     [AUK_PASSWORD_FIELD] = {"password_field"},
     [AUK_API_KEY_FIELD] = {"api_key_field"},
     [AUK_ROUTES] = {"routes"},
+    [AUK_SCHEMES] = {"schemes"},
     [AUK_DENIED_STATUS] = {"denied_status"},
     [AUK_SUPERUSERS] = {"superusers"},
     [AUK_DEFAULT_ACCESS] = {"default_access"},
@@ -551,6 +553,14 @@ static const char *const login_ways[] = {
     [LW_API_KEY] = "api_key",
 };
 _Static_assert(sizeof login_ways / sizeof login_ways[0] == LW__COUNT, "one name per way");
+
+/* The Authorization schemes a model request may use (auth.schemes). */
+enum { SC_BEARER, SC_TOKEN, SC__COUNT };
+static const char *const scheme_names[] = {
+    [SC_BEARER] = "bearer",
+    [SC_TOKEN] = "token",
+};
+_Static_assert(sizeof scheme_names / sizeof scheme_names[0] == SC__COUNT, "one name per scheme");
 
 /* Defaults of the section (docs/app-format.md, "auth"): tokens for 15
  * minutes, sign-ins for 14 days, refresh until the refresh token expires. */
@@ -674,34 +684,56 @@ static void read_body_key(app__ctx *c, const yaml_node_t *n, const char *what, c
                  app__q(c, s), RD_MAX_NAME);
 }
 
-/* auth.login_with: a non-empty list of distinct ways. */
-static void read_login_with(app__ctx *c, app_auth *au, yaml_node_t *n)
+/* A non-empty list of distinct words from names (auth.login_with,
+ * auth.schemes) into seen[] (the node of each word given). Returns false
+ * when nothing could be read, so the caller keeps its default. */
+static bool read_word_set(app__ctx *c, yaml_node_t *n, const char *what, const char *empty_msg,
+                          const char *const *names, int count, const yaml_node_t **seen)
 {
-    if (!app__want(c, n, YAML_SEQUENCE_NODE, "login_with"))
-        return;
+    if (!app__want(c, n, YAML_SEQUENCE_NODE, what))
+        return false;
     if (n->data.sequence.items.top == n->data.sequence.items.start) {
-        app__err(c, n, "login_with: at least one way to log in is needed (password, api_key)");
-        return;
+        app__err(c, n, "%s: %s", what, empty_msg);
+        return false;
     }
-    const yaml_node_t *seen[LW__COUNT] = {NULL};
+    char each[64];
+    snprintf(each, sizeof each, "each of %s", what);
     bool any = false;
     for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
         yaml_node_t *v = app__node(c, *it);
         int w = -1;
-        read_choice(c, v, "each of login_with", login_ways, LW__COUNT, &w);
+        read_choice(c, v, each, names, count, &w);
         if (w < 0)
             continue;
         if (seen[w]) {
-            app__err(c, v, "login_with: '%s' is listed twice (first at line %u)", login_ways[w],
-                     app__line(seen[w]));
+            app__err(c, v, "%s: '%s' is listed twice (first at line %u)", what, names[w], app__line(seen[w]));
             continue;
         }
         seen[w] = v;
         any = true;
     }
-    if (any) { /* only when something could be read: else keep the default */
+    return any;
+}
+
+/* auth.login_with: a non-empty list of distinct ways. */
+static void read_login_with(app__ctx *c, app_auth *au, yaml_node_t *n)
+{
+    const yaml_node_t *seen[LW__COUNT] = {NULL};
+    if (read_word_set(c, n, "login_with", "at least one way to log in is needed (password, api_key)", login_ways,
+                      LW__COUNT, seen)) {
         au->login_password = seen[LW_PASSWORD] != NULL;
         au->login_api_key = seen[LW_API_KEY] != NULL;
+    }
+}
+
+/* auth.schemes: the Authorization schemes model requests may use. */
+static void read_schemes(app__ctx *c, app_auth *au, yaml_node_t *n)
+{
+    const yaml_node_t *seen[SC__COUNT] = {NULL};
+    if (read_word_set(c, n, "schemes", "at least one scheme is needed (bearer, token)", scheme_names, SC__COUNT,
+                      seen)) {
+        au->scheme_bearer = seen[SC_BEARER] != NULL;
+        au->scheme_token = seen[SC_TOKEN] != NULL;
     }
 }
 
@@ -826,6 +858,7 @@ static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *ow
     au->refresh_ttl = DEFAULT_REFRESH_TTL;
     au->refresh_grace = 0;
     au->login_password = true;
+    au->scheme_bearer = true;
     au->password_field = "password";
     au->api_key_field = "api_key";
     au->denied_status = DEFAULT_DENIED_STATUS;
@@ -888,6 +921,8 @@ static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *ow
     }
     if (k[AUK_ROUTES].val)
         read_auth_routes(c, a, au, k[AUK_ROUTES].val);
+    if (k[AUK_SCHEMES].val)
+        read_schemes(c, au, k[AUK_SCHEMES].val);
     if (k[AUK_DENIED_STATUS].val)
         read_denied_status(c, au, k[AUK_DENIED_STATUS].val);
     if (k[AUK_SUPERUSERS].val)

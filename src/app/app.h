@@ -136,6 +136,8 @@ typedef struct app_auth {
     bool login_password;        /* login with {login, password} */
     bool login_api_key;         /* login with {login, api_key} */
     const char *api_key_field;  /* body key of the API key at login; default "api_key" (INIES: "apiKey") */
+    bool scheme_bearer;         /* Authorization: Bearer <access token> (default) */
+    bool scheme_token;          /* Authorization: token <API key>: acts as the key's user (iProva) */
     const char *password_field; /* body key of the password; default "password" */
     int denied_status;          /* status for a caller without the right: 403 (default) or 401 (INIES) */
     const char *const *superusers; /* roles with every right on every model; default ["admin"] */

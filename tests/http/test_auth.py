@@ -415,3 +415,33 @@ def test_logout_bites_at_once_for_a_token_in_use(server):
     for _ in range(3):
         assert_401(srv.get("projects", headers=bearer(t)))
     assert srv.get("projects", headers=bearer(other)).status_code == 200
+
+
+# -- iProva's `Authorization: token <API key>` ---------------------------------
+
+def test_token_scheme_acts_as_the_keys_user(server):
+    srv = server(APP.replace("  superusers: [admin]", "  superusers: [admin]\n  schemes: [bearer, token]"))
+    add_user(srv, "mgr@example.com", "manager")
+    add_user(srv, "ann@example.com", "user")
+    key = cli(srv, "apikey", "create", "mgr@example.com").stdout.strip().split()[-1]
+    r = srv.post("projects", json={"name": "via key"}, headers={"Authorization": f"token {key}"})
+    assert r.status_code == 201, r.text
+    ann_key = cli(srv, "apikey", "create", "ann@example.com").stdout.strip().split()[-1]
+    r = srv.post("projects", json={"name": "no"}, headers={"Authorization": f"Token {ann_key}"})
+    assert r.status_code == 403  # the key's user has no write right
+    assert srv.get("projects", headers={"Authorization": f"TOKEN {ann_key}"}).status_code == 200
+    assert_401(srv.get("projects", headers={"Authorization": f"token {key}x"}))
+    assert_401(srv.get("projects", headers={"Authorization": "token "}))
+    # revoked and disabled keys stop at once
+    key_id = cli(srv, "apikey", "list", "ann@example.com").stdout.strip().splitlines()[-1].split()[0]
+    assert cli(srv, "apikey", "revoke", key_id).returncode == 0
+    assert_401(srv.get("projects", headers={"Authorization": f"token {ann_key}"}))
+    # bearer still works beside it
+    t = tokens(srv, "mgr@example.com")["access_token"]
+    assert srv.get("projects", headers=bearer(t)).status_code == 200
+
+
+def test_token_scheme_is_off_unless_asked(app):
+    r = cli(app, "apikey", "create", "mgr@example.com")
+    key = r.stdout.strip().split()[-1]
+    assert_401(app.get("projects", headers={"Authorization": f"token {key}"}))

@@ -1264,6 +1264,8 @@ static void test_auth_defaults(void **state)
     assert_int_equal(au->refresh_grace, 0);
     assert_true(au->login_password);
     assert_false(au->login_api_key);
+    assert_true(au->scheme_bearer); /* the default scheme */
+    assert_false(au->scheme_token);
     assert_string_equal(au->password_field, "password");
     assert_string_equal(au->api_key_field, "api_key");
     assert_null(au->login_path);
@@ -1390,6 +1392,17 @@ static void test_reject_auth_roles(void **state)
     expect_error(many, 16, "superusers: too many roles (65; at most 64)");
 }
 
+static void test_auth_schemes(void **state)
+{
+    app *a = load_ok(AUTH_BASE "  schemes: [token]\n");
+    assert_false(a->auth->scheme_bearer);
+    assert_true(a->auth->scheme_token);
+    app_free(a);
+    a = load_ok(AUTH_BASE "  schemes: [token, bearer]\n");
+    assert_true(a->auth->scheme_bearer && a->auth->scheme_token);
+    app_free(a);
+}
+
 static void test_reject_auth_values(void **state)
 {
     expect_error(AUTH_BASE "  access_ttl: 29\n", 16,
@@ -1415,6 +1428,10 @@ static void test_reject_auth_values(void **state)
                  "login_with: 'password' is listed twice (first at line 17)");
     expect_error(AUTH_BASE "  login_with: []\n", 16, "login_with: at least one way to log in is needed");
     expect_error(AUTH_BASE "  login_with: password\n", 16, "login_with must be a list, not a single value");
+    expect_error(AUTH_BASE "  schemes: [bearer, basic]\n", 16,
+                 "each of schemes must be one of bearer, token, not 'basic'");
+    expect_error(AUTH_BASE "  schemes: []\n", 16, "schemes: at least one scheme is needed (bearer, token)");
+    expect_error(AUTH_BASE "  schemes: [token, token]\n", 16, "schemes: 'token' is listed twice");
     expect_error(AUTH_BASE "  denied_status: 402\n", 16, "denied_status must be 401 or 403, not '402'");
     expect_error(AUTH_BASE "  denied_status: 404\n", 16, "denied_status must be 401 or 403");
     expect_error(AUTH_BASE "  issuer: \"\"\n", 16, "issuer: '' must be 1 to 255 printable ASCII characters");
@@ -1524,6 +1541,7 @@ int main(void)
         cmocka_unit_test(test_doc_auth_example),
         cmocka_unit_test(test_reject_auth_fields),
         cmocka_unit_test(test_reject_auth_roles),
+        cmocka_unit_test(test_auth_schemes),
         cmocka_unit_test(test_reject_auth_values),
         cmocka_unit_test(test_reject_auth_routes),
         cmocka_unit_test(test_reject_auth_keys),
