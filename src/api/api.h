@@ -17,6 +17,10 @@ void api_handle(rq *r);
  * may be NULL. */
 void problem_render(const app *app, rd_err e, const char *detail, const verrs *errs, arena *a,
                     buf *out, const char **ctype, const char **reason);
+/* Whether a Content-Type value (n bytes, not NUL-terminated) is
+ * application/json or application/...+json, with any parameters. */
+bool api_json_media_type(const char *ct, size_t n);
+
 /* Render and send. */
 void problem_send(rq *r, rd_err e, const char *detail, const verrs *errs);
 

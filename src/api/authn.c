@@ -237,7 +237,7 @@ static const char *body_str(const json_t *body, const char *key, size_t *len)
 
 static json_t *read_json(rq *r)
 {
-    if (!r->content_type || !(strncasecmp(r->content_type, "application/json", 16) == 0)) {
+    if (!api_json_media_type(r->content_type, r->content_type_len)) {
         problem_send(r, RD_MEDIA_TYPE, "the request body must be JSON (Content-Type: application/json)", NULL);
         return NULL;
     }

@@ -239,7 +239,7 @@ static void h_filter_get(rq *r, const app_model *m, const char *id)
 /* ---- writes ---------------------------------------------------------- */
 
 /* application/json, or any application/...+json, with optional parameters. */
-static bool json_media_type(const char *ct, size_t n)
+bool api_json_media_type(const char *ct, size_t n)
 {
     if (!ct)
         return false;
@@ -314,7 +314,7 @@ static void hidden_fields(rq *r, const app_model *m, const json_t *body, verrs *
 /* The body as JSON, or NULL after answering 415/400. */
 static json_t *read_body(rq *r)
 {
-    if (!json_media_type(r->content_type, r->content_type_len)) {
+    if (!api_json_media_type(r->content_type, r->content_type_len)) {
         problem_send(r, RD_MEDIA_TYPE, "the request body must be JSON (Content-Type: application/json)", NULL);
         return NULL;
     }

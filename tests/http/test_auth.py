@@ -445,3 +445,11 @@ def test_token_scheme_is_off_unless_asked(app):
     r = cli(app, "apikey", "create", "mgr@example.com")
     key = r.stdout.strip().split()[-1]
     assert_401(app.get("projects", headers={"Authorization": f"token {key}"}))
+
+
+@pytest.mark.parametrize("ctype", ["text/plain", "application/x-www-form-urlencoded", "application/jsonx"])
+def test_login_body_must_be_json(app, ctype):
+    r = app.post("/auth/login", data=json.dumps({"email": "ann@example.com", "password": PASSWORD}),
+                  headers={"Content-Type": ctype})
+    assert r.status_code == 415, r.text
+    assert r.headers["Content-Type"].startswith("application/problem+json")
