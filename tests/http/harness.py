@@ -453,6 +453,16 @@ def detail_of(body):
 
 # -- raw sockets (hostile tests) ------------------------------------------
 
+def read_until_close(s):
+    """All bytes the peer sends until it closes the connection."""
+    buf = b""
+    while True:
+        k = s.recv(65536)
+        if not k:
+            return buf
+        buf += k
+
+
 def raw_exchange(port, data, timeout=5.0, chunks=None, read=True):
     """Send raw bytes (or a list of byte chunks) and read until the peer
     closes or the first response is complete. Returns (status|None, head, body)."""

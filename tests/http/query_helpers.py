@@ -233,6 +233,20 @@ def subst(v, ctx):
     return v
 
 
+def load_products(shop, products):
+    """Categories X, Y, Z and then each product body with "<X>"-style
+    placeholders filled; returns (ctx of ids by name, created rows)."""
+    ctx = {}
+    for key in ("X", "Y", "Z"):
+        ctx[key] = shop.create("categories", {"name": f"cat-{key.lower()}"})["id"]
+    rows = []
+    for i, body in enumerate(products):
+        row = create_full(shop, "products", subst(body, ctx))
+        ctx[f"P{i}"] = row["id"]
+        rows.append(row)
+    return ctx, rows
+
+
 def location_ok(loc, srv, path):
     """Location as the path the spec names, or the same as an absolute URL."""
     return loc in (path, srv.url + path)

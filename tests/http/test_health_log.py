@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from harness import DEMO_APP, problem
+from harness import read_until_close, DEMO_APP, problem
 
 LINE_KEYS = ("method", "path", "status", "us", "bytes")
 
@@ -150,12 +150,7 @@ def test_sigterm_finishes_in_flight_request(server):
         srv.signal(signal.SIGTERM)
         time.sleep(0.3)
         s.sendall(body[20:])
-        buf = b""
-        while True:
-            k = s.recv(65536)
-            if not k:
-                break
-            buf += k
+        buf = read_until_close(s)
     finally:
         s.close()
     assert buf.startswith(b"HTTP/1.1 201"), buf[:300]

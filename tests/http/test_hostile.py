@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from harness import (DEMO_APP, http_request_bytes, problem, raw_exchange, send_with_early_reply,
+from harness import (read_until_close, DEMO_APP, http_request_bytes, problem, raw_exchange, send_with_early_reply,
                      validation)
 
 
@@ -197,12 +197,7 @@ def test_pipelined_requests_answered_in_order(demo):
     s = socket.create_connection(("127.0.0.1", demo.port), timeout=5)
     try:
         s.sendall(reqs)
-        buf = b""
-        while True:
-            k = s.recv(65536)
-            if not k:
-                break
-            buf += k
+        buf = read_until_close(s)
     finally:
         s.close()
     resps = split_responses(buf)

@@ -10,7 +10,7 @@ from the seed by the Python model in query_helpers and compared in order
 import pytest
 
 from harness import detail_of, problem
-from query_helpers import (SHOP_APP, assert_names_param, bad_param, create_full, get_list, ids,
+from query_helpers import (load_products, SHOP_APP, assert_names_param, bad_param, create_full, get_list, ids,
                            like, pag, subst)
 
 U1 = "0a1b2c3d-0000-4000-8000-000000000001"
@@ -59,15 +59,7 @@ def shop(module_server):
 
 @pytest.fixture(scope="module")
 def data(shop):
-    ctx = {}
-    for key in ("X", "Y", "Z"):
-        ctx[key] = shop.create("categories", {"name": f"cat-{key.lower()}"})["id"]
-    rows = []
-    for i, body in enumerate(PRODUCTS):
-        row = create_full(shop, "products", subst(body, ctx))
-        ctx[f"P{i}"] = row["id"]
-        rows.append(row)
-    return ctx, rows
+    return load_products(shop, PRODUCTS)
 
 
 def tags(r):

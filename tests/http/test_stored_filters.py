@@ -10,8 +10,8 @@ import time
 import pytest
 
 from harness import problem, validation
-from query_helpers import (NEXT_CURSOR, SHOP_APP, SHOP_APP_TTL1, assert_pag, bad_param,
-                           create_full, get_list, ids, like, location_ok, ok, random_uuid, subst,
+from query_helpers import (load_products, NEXT_CURSOR, SHOP_APP, SHOP_APP_TTL1, assert_pag, bad_param,
+                           get_list, ids, like, location_ok, ok, random_uuid, subst,
                            walk_cursor)
 
 PRODUCTS = [
@@ -37,15 +37,7 @@ def shop(module_server):
 
 @pytest.fixture(scope="module")
 def data(shop):
-    ctx = {}
-    for key in ("X", "Y", "Z"):
-        ctx[key] = shop.create("categories", {"name": f"cat-{key.lower()}"})["id"]
-    rows = []
-    for i, body in enumerate(PRODUCTS):
-        row = create_full(shop, "products", subst(body, ctx))
-        ctx[f"P{i}"] = row["id"]
-        rows.append(row)
-    return ctx, rows
+    return load_products(shop, PRODUCTS)
 
 
 def store(srv, body, route="products", **kw):
