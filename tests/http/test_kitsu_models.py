@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from harness import REPO, UUID_RE, restd_bin
+from kitsu_helpers import kitsu_server
 
 KITSU_DIR = REPO / "apps" / "kitsu"
 KITSU_APP = (KITSU_DIR / "app.yaml").read_text()
@@ -30,7 +31,7 @@ def uniq(prefix="x"):
 
 @pytest.fixture(scope="module")
 def kitsu(module_server):
-    srv = module_server(KITSU_APP)
+    srv = kitsu_server(module_server, KITSU_APP)
     assert srv.base.endswith("/api/data"), srv.base
     return srv
 
