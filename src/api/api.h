@@ -21,6 +21,16 @@ void problem_render(const app *app, rd_err e, const char *detail, const verrs *e
  * application/json or application/...+json, with any parameters. */
 bool api_json_media_type(const char *ct, size_t n);
 
+/* The status an error gets in app's error style: errors: zou answers
+ * validation failures, conflicts, 406 and 415 with 400 (gazu takes any
+ * status it does not know for success). */
+int problem_status(const app *app, rd_err e);
+
+/* The detail to send for a failed write (e, with conflict kind k and the
+ * store's detail): detail itself, or in the Zou style Zou's message for
+ * that kind of conflict. Arena string or static. */
+const char *problem_write_detail(const app *app, rd_err e, store_conflict k, const char *detail, arena *a);
+
 /* Render and send. */
 void problem_send(rq *r, rd_err e, const char *detail, const verrs *errs);
 

@@ -43,6 +43,16 @@ static const char *canonical_id(rq *r, const char *s, size_t n)
     return type_uuid_parse(s, n, out) ? out : NULL;
 }
 
+/* A path id that is not a UUID names no row: 404 with detail, or under
+ * errors: zou, Zou's 400 "Malformed ID.". */
+static void bad_id(rq *r, const char *detail)
+{
+    if (r->app->errors == ES_ZOU)
+        problem_send(r, RD_BAD_REQUEST, "Malformed ID.", NULL);
+    else
+        problem_send(r, RD_NOT_FOUND, detail, NULL);
+}
+
 /* ---- health ---------------------------------------------------------- */
 
 static void h_health(rq *r)
@@ -257,7 +267,7 @@ static void written(rq *r, store_write *w)
         const char *detail = w->detail;
         if (w->err == RD_NOT_FOUND)
             detail = arena_printf(r->a, "no %s with id %s", w->model->name, w->id);
-        problem_send(r, w->err, detail, NULL);
+        problem_send(r, w->err, problem_write_detail(r->app, w->err, w->conflict, detail, r->a), NULL);
         return;
     }
     switch (w->op) {
@@ -314,6 +324,11 @@ static void hidden_fields(rq *r, const app_model *m, const json_t *body, verrs *
 /* The body as JSON, or NULL after answering 415/400. */
 static json_t *read_body(rq *r)
 {
+    if (r->body_len == 0 && r->app->errors == ES_ZOU) {
+        /* Zou: a write without a body is a 400 whatever its Content-Type */
+        problem_send(r, RD_BAD_JSON, "The request body is missing.", NULL);
+        return NULL;
+    }
     if (!api_json_media_type(r->content_type, r->content_type_len)) {
         problem_send(r, RD_MEDIA_TYPE, "the request body must be JSON (Content-Type: application/json)", NULL);
         return NULL;
@@ -682,7 +697,11 @@ void api_handle(rq *r)
         if (ap->auth && !authn_allowed(r, child, r->method == M_POST))
             return;
         const char *pid = canonical_id(r, seg[1], len[1]);
-        if (!pid || store_exists(r->conn, m, pid, r->a) != RD_OK) {
+        if (!pid) {
+            bad_id(r, arena_printf(r->a, "no %s with that id", m->name));
+            return;
+        }
+        if (store_exists(r->conn, m, pid, r->a) != RD_OK) {
             problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "no %s with that id", m->name), NULL);
             return;
         }
@@ -703,9 +722,7 @@ void api_handle(rq *r)
     if (ap->auth && !authn_allowed(r, m, write))
         return;
     if ((t == T_ITEM || t == T_FILTER) && !id) {
-        problem_send(r, RD_NOT_FOUND,
-                     t == T_FILTER ? "no such stored filter" : arena_printf(r->a, "no %s with that id", m->name),
-                     NULL);
+        bad_id(r, t == T_FILTER ? "no such stored filter" : arena_printf(r->a, "no %s with that id", m->name));
         return;
     }
     fn(r, m, id);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "store/store.h"
 #include "json/jw.h"
 
 static void problem_doc(const rd_err_info *info, const char *detail, const verrs *errs, jw *w)
@@ -44,13 +45,62 @@ static void problem_doc(const rd_err_info *info, const char *detail, const verrs
     jw_obj_end(w);
 }
 
-static void zou_doc(const rd_err_info *info, const char *detail, const verrs *errs, jw *w)
+/* How Zou answers what restd calls e: gazu raises only on 400, 401, 403,
+ * 404, 405, 413, 500 and 502 and takes any other status for success, so a
+ * refusal must come as one of those. status 0 keeps the code's own; a
+ * message replaces the detail, because Zou words these the same every time. */
+typedef struct zou_err {
+    int status;
+    const char *message;
+} zou_err;
+
+static const zou_err zou_errs[RD_ERR__COUNT] = {
+    [RD_VALIDATION] = {400, "Validation error."},
+    [RD_CONFLICT] = {400, NULL},
+    [RD_MEDIA_TYPE] = {400, NULL},
+    [RD_NOT_ACCEPTABLE] = {400, NULL},
+    [RD_INTERNAL] = {0, "Internal server error."},
+};
+
+int problem_status(const app *ap, rd_err e)
 {
+    if (ap->errors == ES_ZOU && (unsigned)e < RD_ERR__COUNT && zou_errs[e].status)
+        return zou_errs[e].status;
+    return rd_err_get(e)->status;
+}
+
+/* Zou's wording of each kind of conflict; the store's detail follows where
+ * it says which field or which referrer. */
+static const struct {
+    const char *message;
+    bool with_detail;
+} zou_conflicts[] = {
+    [SC_NONE] = {"The write conflicts with stored data.", true},
+    [SC_UNIQUE] = {"A record with the same unique values already exists.", false},
+    [SC_MISSING] = {"A referenced record does not exist", true},
+    [SC_REFERENCED] = {"The record cannot be deleted: other records still refer to it", true},
+    [SC_OTHER] = {"The write violates a constraint.", false},
+};
+
+const char *problem_write_detail(const app *ap, rd_err e, store_conflict k, const char *detail, arena *a)
+{
+    if (ap->errors != ES_ZOU || e != RD_CONFLICT || (unsigned)k > SC_OTHER)
+        return detail;
+    if (zou_conflicts[k].with_detail && detail)
+        return arena_printf(a, "%s (%s).", zou_conflicts[k].message, detail);
+    if (zou_conflicts[k].with_detail)
+        return arena_printf(a, "%s.", zou_conflicts[k].message);
+    return zou_conflicts[k].message;
+}
+
+static void zou_doc(rd_err e, const rd_err_info *info, const char *detail, const verrs *errs, jw *w)
+{
+    const char *msg = zou_errs[e].message ? zou_errs[e].message : detail ? detail : info->title;
     jw_obj_begin(w);
     jw_keyz(w, "error");
     jw_bool(w, true);
     jw_keyz(w, "message");
-    jw_strz(w, detail ? detail : info->title);
+    jw_strz(w, msg);
     if (errs && errs->n) {
         jw_keyz(w, "data");
         jw_obj_begin(w);
@@ -88,6 +138,8 @@ static const char *reason_phrase(arena *a, const char *s)
 void problem_render(const app *ap, rd_err e, const char *detail, const verrs *errs, arena *a,
                     buf *out, const char **ctype, const char **reason)
 {
+    if ((unsigned)e >= RD_ERR__COUNT)
+        e = RD_INTERNAL;
     const rd_err_info *info = rd_err_get(e);
     jw w;
     jw_init(&w, out);
@@ -95,7 +147,9 @@ void problem_render(const app *ap, rd_err e, const char *detail, const verrs *er
     switch (ap->errors) {
     case ES_ZOU:
         *ctype = "application/json";
-        zou_doc(info, detail, errs, &w);
+        if (zou_errs[e].status == 400)
+            *reason = "Bad Request";
+        zou_doc(e, info, detail, errs, &w);
         break;
     case ES_REASON:
         *reason = reason_phrase(a, detail ? detail : info->title);
@@ -114,5 +168,5 @@ void problem_send(rq *r, rd_err e, const char *detail, const verrs *errs)
     buf_init(out, r->a, RD_MAX_RESPONSE);
     const char *ctype, *reason;
     problem_render(r->app, e, detail, errs, r->a, out, &ctype, &reason);
-    rq_respond(r, rd_err_get(e)->status, reason, ctype, out);
+    rq_respond(r, problem_status(r->app, e), reason, ctype, out);
 }

@@ -368,6 +368,7 @@ rd_err store_submit(store *s, store_write *w)
 {
     w->err = RD_OK;
     w->detail = NULL;
+    w->conflict = SC_NONE;
     return workq_push(&s->q, &w->link) ? RD_OK : RD_UNAVAILABLE;
 }
 
@@ -432,21 +433,27 @@ static bool check_refs(store *s, store_write *w)
             continue;
         if (!row_exists(s, f->ref, v->vals[i].s, w->a)) {
             w->err = RD_CONFLICT;
+            w->conflict = SC_MISSING;
             w->detail = arena_printf(w->a, "%s: there is no %s with id %s", f->error_name,
                                      f->ref->name, v->vals[i].s);
             return false;
         }
     }
     for (size_t i = 0; i < v->n_lists; i++) {
-        const reflist *l = &v->lists[i];
+        reflist *l = &v->lists[i];
+        size_t kept = 0;
         for (size_t k = 0; k < l->n; k++) {
-            if (!row_exists(s, l->field->ref, l->ids[k], w->a)) {
+            if (row_exists(s, l->field->ref, l->ids[k], w->a)) {
+                l->ids[kept++] = l->ids[k];
+            } else if (!w->lenient_lists) {
                 w->err = RD_CONFLICT;
+                w->conflict = SC_MISSING;
                 w->detail = arena_printf(w->a, "%s: there is no %s with id %s",
                                          l->field->error_name, l->field->ref->name, l->ids[k]);
                 return false;
             }
         }
+        l->n = kept; /* lenient: the ids naming no row are dropped, as Zou does */
     }
     return true;
 }
@@ -492,6 +499,7 @@ static void unique_detail(store *s, store_write *w)
     const char *dot = strrchr(msg, '.');
     const app_field *f = dot ? app_field_by_name(w->model, dot + 1) : NULL;
     w->err = RD_CONFLICT;
+    w->conflict = SC_UNIQUE;
     if (f && !strchr(dot, ','))
         w->detail = arena_printf(w->a, "%s: another %s already has this value (unique constraint ux_%s__%s)",
                                  f->error_name, w->model->name, w->model->name, f->name);
@@ -504,6 +512,7 @@ static void referrer_detail(store *s, store_write *w)
 {
     const app *ap = s->app;
     w->err = RD_CONFLICT;
+    w->conflict = SC_REFERENCED;
     for (size_t i = 0; i < ap->n_models; i++) {
         const app_model *m = &ap->models[i];
         for (size_t k = 0; k < m->n_fields; k++) {
@@ -539,10 +548,12 @@ static void sql_failed(store *s, store_write *w, int rc)
             referrer_detail(s, w);
         else {
             w->err = RD_CONFLICT;
+            w->conflict = SC_MISSING;
             w->detail = arena_strdup(w->a, "a referenced row does not exist");
         }
     } else if (prim == SQLITE_CONSTRAINT) {
         w->err = RD_CONFLICT;
+        w->conflict = SC_OTHER;
         w->detail = arena_strdup(w->a, "the write violates a constraint");
     } else if (prim == SQLITE_BUSY || prim == SQLITE_IOERR || prim == SQLITE_FULL || prim == SQLITE_READONLY) {
         w->err = RD_UNAVAILABLE;

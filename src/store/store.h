@@ -118,6 +118,16 @@ typedef enum store_op {
  * loop). Everything the job points to, and its arena, must stay alive and
  * untouched by others until done runs.
  */
+/* What a RD_CONFLICT was about, for error styles that word them apart
+ * (Zou answers each with its own message). */
+typedef enum store_conflict {
+    SC_NONE,
+    SC_UNIQUE,     /* a unique value or index is taken */
+    SC_MISSING,    /* a reference names a row that does not exist */
+    SC_REFERENCED, /* a delete of a row something still refers to */
+    SC_OTHER       /* another constraint */
+} store_conflict;
+
 typedef struct store_write store_write;
 struct store_write {
     /* in */
@@ -135,12 +145,14 @@ struct store_write {
     bool (*run)(sqlite3 *db, store_write *w);
     void *ctx; /* RUN: the caller's inputs and outputs */
     bool revokes; /* RUN: may revoke access tokens (bumps store_revocations once committed) */
+    bool lenient_lists; /* ref_list ids naming no row are dropped instead of refused */
     arena *a;       /* for the outputs */
     void (*done)(store_write *w);
     void *user;
     /* out */
     rd_err err;         /* RD_OK, RD_NOT_FOUND, RD_CONFLICT, RD_UNAVAILABLE, RD_INTERNAL */
     const char *detail; /* arena; for errors */
+    store_conflict conflict; /* for RD_CONFLICT: its kind */
     const char *new_id; /* CREATE: the id given to the row */
     buf body;           /* the row as JSON after the write (not for DELETE) */
     /* private */
