@@ -358,8 +358,19 @@ static void h_write_in(rq *r, const app_model *m, const char *id, store_op op, v
                                    via->ref->name));
         json_object_set_new(body, via->json_name, json_string(parent));
     }
+    /* Zou refuses a create with a key that is not a column, naming it as
+     * SQLAlchemy does, before looking at any value. */
+    const char *unknown = r->app->errors == ES_ZOU && mode == VAL_CREATE ? val_unknown_key(r->app, m, body, r->a)
+                                                                          : NULL;
+    if (unknown) {
+        json_decref(body);
+        problem_send(r, RD_BAD_REQUEST,
+                     arena_printf(r->a, "'%s' is an invalid keyword argument for %s", unknown, m->name), NULL);
+        return;
+    }
     rd_err e = val_body(r->app, m, body, mode, r->a, &w->vals, &errs);
-    hidden_fields(r, m, body, &errs);
+    if (mode != VAL_MERGE) /* merge ignores keys that are not fields of this version */
+        hidden_fields(r, m, body, &errs);
     json_decref(body);
     if (e != RD_OK || errs.n) {
         problem_send(r, RD_VALIDATION, NULL, &errs);
@@ -368,6 +379,7 @@ static void h_write_in(rq *r, const app_model *m, const char *id, store_op op, v
     w->op = op;
     w->model = m;
     w->id = id;
+    w->lenient_lists = r->app->lenient_ref_lists;
     submit(r, w);
 }
 
@@ -409,7 +421,10 @@ static void h_create(rq *r, const app_model *m, const char *id)
 
 static void h_replace(rq *r, const app_model *m, const char *id)
 {
-    h_write(r, m, id, STORE_REPLACE, VAL_REPLACE);
+    if (m->put == PUT_MERGE)
+        h_write(r, m, id, STORE_PATCH, VAL_MERGE);
+    else
+        h_write(r, m, id, STORE_REPLACE, VAL_REPLACE);
 }
 
 static void h_patch(rq *r, const app_model *m, const char *id)

@@ -15,6 +15,11 @@
  *   optional         left out (SQL NULL)    null ([] for ref_list) untouched
  *   read-only        the default, if any    untouched              untouched
  *
+ * VAL_MERGE is PATCH that ignores what it cannot take instead of refusing
+ * it: keys that are not fields, read-only (and computed) fields. In every
+ * mode but CREATE a create_only field's value is ignored and its absence
+ * leaves it untouched (Zou's project_id).
+ *
  * The read-only row wins over the others. Read-only fields keep their
  * stored value on REPLACE: they are set by defaults or the server, and a
  * client replacing its own data does not reset them. A required read-only
@@ -92,8 +97,9 @@ static size_t dedupe(const char **ids, size_t n, arena *a)
     return k;
 }
 
-/* v (not null) as a list for field f into *out; a message on failure. */
-static const char *check_list(const app_field *f, const json_t *v, arena *a, reflist *out)
+/* v (not null) as a list for field f into *out; a message on failure.
+ * lenient: an item may also be an object whose "id" is the UUID (Zou). */
+static const char *check_list(const app_field *f, const json_t *v, bool lenient, arena *a, reflist *out)
 {
     if (!json_is_array(v))
         return "must be an array of UUIDs";
@@ -105,6 +111,8 @@ static const char *check_list(const app_field *f, const json_t *v, arena *a, ref
     for (size_t i = 0; i < n; i++) {
         const json_t *item = json_array_get(v, i);
         char *id = text + i * (TYPE_UUID_LEN + 1);
+        if (lenient && json_is_object(item))
+            item = json_object_get(item, "id"); /* NULL when absent: refused below */
         if (!json_is_string(item) || !type_uuid_parse(json_string_value(item), json_string_length(item), id))
             return "must be an array of UUIDs";
         ids[i] = id;
@@ -135,11 +143,12 @@ static void set_null(result *r, const app_field *f)
 }
 
 /* Check v (not JSON null) for f; the value goes into r, or a fragment comes back. */
-static const char *set_value(result *r, const app_field *f, const json_t *v, date_style ds, arena *a)
+static const char *set_value(result *r, const app_field *f, const json_t *v, date_style ds, bool lenient,
+                             arena *a)
 {
     if (f->type == FT_REF_LIST) {
         reflist l;
-        const char *why = check_list(f, v, a, &l);
+        const char *why = check_list(f, v, lenient, a, &l);
         if (!why)
             r->lists[r->n_lists++] = l;
         return why;
@@ -163,9 +172,9 @@ static const char *set_default(result *r, const app_field *f, date_style ds, are
     const char *why = NULL;
     if (json_is_null(d))
         set_null(r, f);
-    else if ((why = set_value(r, f, d, ds, a)) && ds != DS_ISO8601 &&
+    else if ((why = set_value(r, f, d, ds, false, a)) && ds != DS_ISO8601 &&
              (f->type == FT_DATE || f->type == FT_DATETIME))
-        why = set_value(r, f, d, DS_ISO8601, a);
+        why = set_value(r, f, d, DS_ISO8601, false, a);
     json_decref(d);
     return why ? "has an invalid default" : NULL;
 }
@@ -175,6 +184,30 @@ static const char *set_default(result *r, const app_field *f, date_style ds, are
 static bool is_server_key(const char keys[3][RD_MAX_NAME + 1], const char *k)
 {
     return strcmp(k, keys[0]) == 0 || strcmp(k, keys[1]) == 0 || strcmp(k, keys[2]) == 0;
+}
+
+/* "id", "created_at", "updated_at" in the app's payload key case. */
+static void server_keys(const app *ap, char keys[3][RD_MAX_NAME + 1])
+{
+    static const char *const server[3] = {"id", "created_at", "updated_at"};
+    for (int i = 0; i < 3; i++)
+        if (!app_convert_case(server[i], ap->payload_case, keys[i], RD_MAX_NAME + 1))
+            snprintf(keys[i], RD_MAX_NAME + 1, "%s", server[i]);
+}
+
+const char *val_unknown_key(const app *ap, const app_model *m, const json_t *body, arena *a)
+{
+    if (!json_is_object(body))
+        return NULL;
+    char keys[3][RD_MAX_NAME + 1];
+    server_keys(ap, keys);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)body, k, v) {
+        if (!is_server_key(keys, k) && !app_field_by_json(m, k, strlen(k)))
+            return arena_strdup(a, k);
+    }
+    return NULL;
 }
 
 /* Types whose empty string is "no value" under blank_as_null. */
@@ -193,11 +226,8 @@ rd_err val_body(const app *ap, const app_model *m, const json_t *body, val_mode 
     }
 
     /* Pass 1: pair keys with fields. */
-    static const char *const server[3] = {"id", "created_at", "updated_at"};
     char keys[3][RD_MAX_NAME + 1];
-    for (int i = 0; i < 3; i++)
-        if (!app_convert_case(server[i], ap->payload_case, keys[i], sizeof keys[i]))
-            snprintf(keys[i], sizeof keys[i], "%s", server[i]);
+    server_keys(ap, keys);
     const json_t **given = arena_zalloc(a, (m->n_fields + 1) * sizeof *given);
     size_t unknown = 0;
     const char *k;
@@ -208,6 +238,8 @@ rd_err val_body(const app *ap, const app_model *m, const json_t *body, val_mode 
         const app_field *f = app_field_by_json(m, k, strlen(k));
         if (f) {
             given[f - m->fields] = v;
+        } else if (mode == VAL_MERGE) {
+            /* ignored: gazu PUTs back whole rows, "type" included */
         } else if (++unknown <= VAL_MAX_UNKNOWN) {
             const char *key = arena_strdup(a, k); /* the body is freed after us */
             verrs_add(errs, a, key, arena_printf(a, "The field '%s' is not part of %s.", key, m->name));
@@ -230,16 +262,20 @@ rd_err val_body(const app *ap, const app_model *m, const json_t *body, val_mode 
         const char *why = NULL;
         if (val && ap->blank_as_null && json_is_string(val) && json_string_length(val) == 0 && blank_types[f->type])
             val = json_null(); /* a static singleton: no reference to release */
+        bool updating = mode != VAL_CREATE;
+        if (val && ((f->read_only && mode == VAL_MERGE) || (f->create_only && updating)))
+            val = NULL; /* ignored, and so untouched below */
         if (val) {
             if (f->read_only)
                 why = "is read-only";
             else if (!json_is_null(val))
-                why = set_value(&r, f, val, ap->dates, a);
+                why = set_value(&r, f, val, ap->dates, ap->lenient_ref_lists, a);
             else if (f->required)
                 why = "is required";
             else
                 set_null(&r, f);
-        } else if (mode == VAL_PATCH || (f->read_only && mode == VAL_REPLACE)) {
+        } else if (mode == VAL_PATCH || mode == VAL_MERGE ||
+                   ((f->read_only || f->create_only) && mode == VAL_REPLACE)) {
             /* untouched */
         } else if (f->default_json) {
             why = set_default(&r, f, ap->dates, a);

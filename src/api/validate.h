@@ -18,7 +18,9 @@
 typedef enum val_mode {
     VAL_CREATE,  /* POST: required fields must be present; defaults fill the rest */
     VAL_REPLACE, /* PUT: like create; absent optional fields become default or null */
-    VAL_PATCH    /* PATCH: only the keys given are checked and set */
+    VAL_PATCH,   /* PATCH: only the keys given are checked and set */
+    VAL_MERGE    /* PUT under `put: merge`: PATCH, and keys that are not fields, read-only
+                    (and computed) fields and create_only fields are ignored */
 } val_mode;
 
 /* One failing field. key is the error-document key: the field's error_name,
@@ -53,7 +55,8 @@ typedef struct rowvals {
  * Check body (any JSON value) against model m for mode. On success returns
  * RD_OK and fills *out. On failure returns RD_VALIDATION with every problem in
  * *errs (messages are English sentences naming the field by its error name,
- * e.g. "The name field is required."). Keys "id", "created_at" and
+ * e.g. "The name field is required."). Under conventions.ref_lists: lenient
+ * a ref_list item may also be {"id": "<uuid>"}. Keys "id", "created_at" and
  * "updated_at" (in the payload key case) are server-maintained and ignored.
  * Unknown keys and values for read-only fields are errors (past the first
  * 32 unknown keys, one "$" entry counts the rest). Errors are appended to
@@ -63,6 +66,11 @@ typedef struct rowvals {
  */
 rd_err val_body(const app *app, const app_model *m, const json_t *body, val_mode mode, arena *a,
                 rowvals *out, verrs *errs);
+
+/* The first key of body (an object) in body order that is neither a field
+ * of m nor a server-maintained key, copied into a; NULL when there is none
+ * or body is not an object. For error styles that name one bad key (Zou). */
+const char *val_unknown_key(const app *app, const app_model *m, const json_t *body, arena *a);
 
 /* Append one error (used by handlers for checks outside the body). */
 void verrs_add(verrs *e, arena *a, const char *key, const char *msg);

@@ -45,6 +45,12 @@ static const char *const err_names[] = {
 };
 _Static_assert(sizeof err_names / sizeof err_names[0] == ES__COUNT, "one name per err_style");
 
+/* `put:` values; index + 1 is the put_style (PUT_DEFAULT has no name). */
+static const char *const put_names[] = {"replace", "merge"};
+_Static_assert(sizeof put_names / sizeof put_names[0] == PUT__COUNT - 1, "one name per put_style");
+
+static const char *const ref_list_names[] = {"strict", "lenient"};
+
 static const char *const paging_names[] = {
     [PG_OFFSET] = "offset",
     [PG_PAGE] = "page",
@@ -184,13 +190,15 @@ _Static_assert(sizeof list_keys / sizeof list_keys[0] == LSK__COUNT, "one row pe
  * a day, in seconds. */
 #define DEFAULT_FILTER_TTL 86400
 
-enum { CK_PAYLOAD, CK_ERROR_KEYS, CK_DATES, CK_ERRORS, CK_BLANK, CK__COUNT };
+enum { CK_PAYLOAD, CK_ERROR_KEYS, CK_DATES, CK_ERRORS, CK_BLANK, CK_PUT, CK_REF_LISTS, CK__COUNT };
 static const app__key conv_keys[] = {
     [CK_PAYLOAD] = {"payload_keys"},
     [CK_ERROR_KEYS] = {"error_keys"},
     [CK_DATES] = {"dates"},
     [CK_ERRORS] = {"errors"},
     [CK_BLANK] = {"blank_as_null"},
+    [CK_PUT] = {"put"},
+    [CK_REF_LISTS] = {"ref_lists"},
 };
 _Static_assert(sizeof conv_keys / sizeof conv_keys[0] == CK__COUNT, "one row per key");
 
@@ -264,6 +272,21 @@ static void load_conventions(app__ctx *c, app *a, yaml_node_t *n)
         read_choice(c, ck[CK_ERRORS].val, "errors", err_names, ES__COUNT, &v);
         a->errors = (err_style)v;
     }
+    if (ck[CK_PUT].val)
+        app__read_put(c, ck[CK_PUT].val, &a->put);
+    if (ck[CK_REF_LISTS].val) {
+        v = a->lenient_ref_lists;
+        read_choice(c, ck[CK_REF_LISTS].val, "ref_lists", ref_list_names, 2, &v);
+        a->lenient_ref_lists = v == 1;
+    }
+}
+
+void app__read_put(app__ctx *c, const yaml_node_t *v, put_style *out)
+{
+    int i = *out == PUT_DEFAULT ? -1 : (int)*out - 1;
+    read_choice(c, v, "put", put_names, PUT__COUNT - 1, &i);
+    if (i >= 0)
+        *out = (put_style)(i + 1);
 }
 
 /* A vendor for application/vnd.<vendor>.api+json: [a-z][a-z0-9_.-]*. */
@@ -947,6 +970,7 @@ app *app_load(const char *dir, char **errors)
     a->payload_case = a->error_case = KC_SNAKE;
     a->dates = DS_ISO8601;
     a->errors = ES_PROBLEM;
+    a->put = PUT_REPLACE;
     a->default_limit = RD_DEFAULT_PAGE;
     a->max_limit = RD_MAX_PAGE;
     a->paging = PG_OFFSET;

@@ -58,6 +58,21 @@ typedef enum paging_style {
     PG__COUNT
 } paging_style;
 
+/* What PUT does (docs/app-format.md, `put`). */
+typedef enum put_style {
+    PUT_DEFAULT, /* a model's: the app's style */
+    PUT_REPLACE, /* the body replaces the row (the app default) */
+    PUT_MERGE,   /* like PATCH; keys that are not fields, and protected fields, are ignored (Zou) */
+    PUT__COUNT
+} put_style;
+
+/* One part of a computed field's `concat:`: a field's value (NULL as "")
+ * or a literal. */
+typedef struct app_concat_part {
+    const struct app_field *field; /* NULL for a literal */
+    const char *literal;
+} app_concat_part;
+
 typedef struct app_field {
     const char *name;       /* snake_case; the column name */
     const char *json_name;  /* key in payloads (payload key case applied, or `json_name:`) */
@@ -80,6 +95,9 @@ typedef struct app_field {
     const char *link_table; /* FT_REF_LIST: "<model>__<field>" */
     bool expensive;         /* left out of lists unless include_<json_name>=true */
     int since, until;       /* API versions: exists from `since` (0 = always), gone from `until` (0 = never) */
+    bool create_only;       /* settable on POST; a value on PUT/PATCH is ignored */
+    const app_concat_part *computed; /* computed: {concat: [...]}: a generated column (read-only); or NULL */
+    size_t n_computed;
 } app_field;
 
 typedef struct app_index {
@@ -112,6 +130,7 @@ struct app_model {
     const app_field *const *nested_via;
     size_t n_nested;
     int since, until; /* API versions, as for fields */
+    put_style put;    /* resolved: PUT_REPLACE or PUT_MERGE */
     bool has_access;   /* `access:` given; otherwise the app's default_access applies */
     app_access access;
     unsigned line;
@@ -156,6 +175,8 @@ typedef struct app {
     date_style dates;
     err_style errors;
     bool blank_as_null; /* "" in a string/text/enum/uuid/date value means null, in and out */
+    put_style put;      /* PUT_REPLACE or PUT_MERGE; a model may choose its own */
+    bool lenient_ref_lists; /* ref_list items may be {"id": ...}; ids naming no row are dropped */
     size_t max_body; /* bytes */
     /* lists (docs/query.md); 0 means the built-in default */
     long long default_limit;

@@ -139,6 +139,9 @@ bool app__name_ok(const char *s);
 
 /* model.c: read the `models:` mapping into a->models. */
 void app__load_models(app__ctx *c, app *a, yaml_node_t *models);
+
+/* A `put:` value (replace or merge) into *out; left alone on a problem. */
+void app__read_put(app__ctx *c, const yaml_node_t *v, put_style *out);
 /* model.c: true when field f of model m was read without any problem, so
  * its type and flags mean what they say (checks naming it may report). */
 bool app__field_sound(const app__ctx *c, const app *a, const app_model *m, const app_field *f);

@@ -35,6 +35,7 @@ enum {
     MK_SINCE,
     MK_UNTIL,
     MK_ACCESS,
+    MK_PUT,
     MK__COUNT
 };
 static const app__key model_keys[] = {
@@ -45,6 +46,7 @@ static const app__key model_keys[] = {
     [MK_SINCE] = {"since"},
     [MK_UNTIL] = {"until"},
     [MK_ACCESS] = {"access"},
+    [MK_PUT] = {"put"},
 };
 _Static_assert(sizeof model_keys / sizeof model_keys[0] == MK__COUNT, "one row per model key");
 
@@ -64,6 +66,8 @@ enum {
     FK_EXPENSIVE,
     FK_SINCE,
     FK_UNTIL,
+    FK_CREATE_ONLY,
+    FK_COMPUTED,
     FK__COUNT
 };
 static const app__key field_keys[] = {
@@ -82,6 +86,8 @@ static const app__key field_keys[] = {
     [FK_EXPENSIVE] = {"expensive"},
     [FK_SINCE] = {"since"},
     [FK_UNTIL] = {"until"},
+    [FK_CREATE_ONLY] = {"create_only", .types = T_EVERY},
+    [FK_COMPUTED] = {"computed", .types = T(FT_STRING) | T(FT_TEXT)},
 };
 _Static_assert(sizeof field_keys / sizeof field_keys[0] == FK__COUNT, "one row per field key");
 
@@ -100,6 +106,7 @@ typedef struct fside {
     yaml_node_t *key;   /* the field's name in the file */
     yaml_node_t *def;   /* `default:` value, checked after references resolve */
     yaml_node_t *model; /* `model:` value, for a dangling reference */
+    yaml_node_t *computed; /* `computed:` value, resolved once the model's fields are read */
     bool typed;         /* `type:` was read; f->type is meaningful */
     bool faulty;        /* a problem was reported for this field */
 } fside;
@@ -375,6 +382,18 @@ static void field_attrs(app__ctx *c, const app *a, app_field *f, fside *fs, app_
     read_flag(c, &fk[FK_UNIQUE], "unique", &f->unique);
     read_flag(c, &fk[FK_READ_ONLY], "read_only", &f->read_only);
     read_flag(c, &fk[FK_EXPENSIVE], "expensive", &f->expensive);
+    read_flag(c, &fk[FK_CREATE_ONLY], "create_only", &f->create_only);
+    if (fk[FK_COMPUTED].val) {
+        /* The database computes the value: nothing a client or a default
+         * could give it would be kept. */
+        fs->computed = fk[FK_COMPUTED].val;
+        f->read_only = true;
+        static const int clash[] = {FK_DEFAULT, FK_REQUIRED, FK_CREATE_ONLY};
+        for (size_t i = 0; i < sizeof clash / sizeof clash[0]; i++)
+            if (fk[clash[i]].key)
+                app__err(c, fk[clash[i]].key, "%s cannot be given for a computed field",
+                         field_keys[clash[i]].name);
+    }
     if (fk[FK_MAX_LENGTH].val)
         app__int(c, fk[FK_MAX_LENGTH].val, "max_length", 1, INT64_MAX, &f->max_length);
     else if (fs->typed && f->type == FT_STRING)
@@ -404,7 +423,7 @@ static void field_attrs(app__ctx *c, const app *a, app_field *f, fside *fs, app_
                      app__q(c, s), RD_MAX_NAME);
     }
     read_span(c, a, &fk[FK_SINCE], &fk[FK_UNTIL], "the field", &f->since, &f->until);
-    if (f->required && f->read_only && !fk[FK_DEFAULT].key)
+    if (f->required && f->read_only && !fk[FK_DEFAULT].key && !fk[FK_COMPUTED].key)
         app__err(c, fs->key,
                  "field '%s': required and read_only together need a default (a client cannot "
                  "send the value)",
@@ -684,6 +703,9 @@ static void load_model(app__ctx *c, const app *a, app_model *m, mside *ms, yaml_
             app__err(c, ms->route ? ms->route : ms->key,
                      "route '%s' of model '%s' is already the route of model '%s' (line %u)",
                      m->route, m->name, o->name, o->line);
+    m->put = a->put;
+    if (mk[MK_PUT].val)
+        app__read_put(c, mk[MK_PUT].val, &m->put);
     if (mk[MK_FIELDS].val)
         load_fields(c, a, m, ms, mk[MK_FIELDS].val);
     if (mk[MK_INDEXES].val)
@@ -798,6 +820,87 @@ static void load_nested(app__ctx *c, const app *a, app_model *m, const mside *ms
     m->nested_under = parents;
     m->nested_via = via;
     m->n_nested = k;
+}
+
+/* ---- computed fields ------------------------------------------------------ */
+
+/* Most parts one concat may have, and the longest literal. */
+#define MAX_CONCAT_PARTS 16
+#define MAX_CONCAT_LITERAL 255
+
+/* Types whose stored text reads the same as the served value. */
+static const bool concat_types[FT__COUNT] = {
+    [FT_STRING] = true, [FT_TEXT] = true, [FT_ENUM] = true,
+    [FT_UUID] = true,   [FT_REF] = true,  [FT_INTEGER] = true,
+};
+
+/* `computed: {concat: [part, ...]}`: a plain scalar names a field of the
+ * same model, a quoted one is a literal. Runs once the model's fields are
+ * all read. */
+static void load_computed(app__ctx *c, const app_model *m, const mside *ms, app_field *f, yaml_node_t *n)
+{
+    enum { CC_CONCAT, CC__COUNT };
+    static const app__key computed_keys[] = {[CC_CONCAT] = {"concat", .required = true}};
+    const char *what = arena_printf(c->tmp, "computed of field '%s.%s'", m->name, f->name);
+    app__kv ck[CC__COUNT];
+    if (!app__map(c, n, NULL, what, computed_keys, CC__COUNT, ck) || !ck[CC_CONCAT].val)
+        return;
+    yaml_node_t *seq = ck[CC_CONCAT].val;
+    if (!app__want(c, seq, YAML_SEQUENCE_NODE, "concat"))
+        return;
+    size_t count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    if (count == 0 || count > MAX_CONCAT_PARTS) {
+        app__err(c, seq, "concat: between 1 and %d parts are needed (%zu given)", MAX_CONCAT_PARTS, count);
+        return;
+    }
+    app_concat_part *parts = arena_zalloc(c->a, count * sizeof *parts);
+    size_t k = 0;
+    bool ok = true, any_field = false;
+    for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+        yaml_node_t *v = app__node(c, *it);
+        const char *s = app__str(c, v, "each part of concat");
+        if (!s) {
+            ok = false;
+            continue;
+        }
+        if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+            if (strlen(s) > MAX_CONCAT_LITERAL || strlen(s) != v->data.scalar.length) {
+                app__err(c, v, "concat: a literal must be text of at most %d bytes, without NUL",
+                         MAX_CONCAT_LITERAL);
+                ok = false;
+                continue;
+            }
+            parts[k++].literal = arena_strdup(c->a, s);
+            continue;
+        }
+        const app_field *g = app_field_by_name(m, s);
+        if (!g) {
+            app__err(c, v, "concat: model '%s' has no field '%s' (quote a literal: \"%s\")", m->name,
+                     app__q(c, s), app__q(c, s));
+            ok = false;
+            continue;
+        }
+        const fside *gs = &ms->fields[g - m->fields];
+        if (!gs->typed) {
+            ok = false; /* its type had a problem, reported already */
+            continue;
+        }
+        if (gs->computed || !concat_types[g->type]) {
+            app__err(c, v, "concat: field '%s' (%s) cannot be a part: only string, text, enum, uuid, ref "
+                           "and integer fields that are not computed themselves",
+                     g->name, gs->computed ? "computed" : app_type_name(g->type));
+            ok = false;
+            continue;
+        }
+        parts[k++].field = g;
+        any_field = true;
+    }
+    if (ok && !any_field)
+        app__err(c, seq, "concat: at least one part must be a field (a constant is a default)");
+    else if (ok) {
+        f->computed = parts;
+        f->n_computed = k;
+    }
 }
 
 /* ---- defaults ------------------------------------------------------------- */
@@ -946,6 +1049,10 @@ void app__load_models(app__ctx *c, app *a, yaml_node_t *n)
     for (size_t i = 0; i < a->n_models; i++)
         if (side[i].nested)
             load_nested(c, a, &models[i], &side[i]);
+    for (size_t i = 0; i < a->n_models; i++)
+        for (size_t k = 0; k < models[i].n_fields; k++)
+            if (side[i].fields[k].computed && side[i].fields[k].typed)
+                load_computed(c, &models[i], &side[i], &side[i].rw[k], side[i].fields[k].computed);
     for (size_t i = 0; i < a->n_models; i++) {
         for (size_t k = 0; k < models[i].n_fields; k++) {
             const fside *fs = &side[i].fields[k];

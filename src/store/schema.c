@@ -31,11 +31,39 @@ static long long count_rows(sqlite3 *db, const char *sql)
     return n;
 }
 
+/* A computed field is a VIRTUAL generated column: computed when read, so
+ * it is served, filtered and sorted like any column and never stale, and
+ * ALTER TABLE ADD COLUMN can add it to a table that has rows. A NULL part
+ * reads as "" (SQLite's || would make the whole value NULL). */
+static void computed_ddl(buf *b, const app_field *f)
+{
+    buf_puts(b, " GENERATED ALWAYS AS (");
+    for (size_t i = 0; i < f->n_computed; i++) {
+        const app_concat_part *p = &f->computed[i];
+        if (i)
+            buf_puts(b, " || ");
+        if (p->field) {
+            buf_printf(b, "coalesce(\"%s\", '')", p->field->name);
+            continue;
+        }
+        buf_putc(b, '\'');
+        for (const char *c = p->literal; *c; c++) {
+            if (*c == '\'')
+                buf_putc(b, '\'');
+            buf_putc(b, *c);
+        }
+        buf_putc(b, '\'');
+    }
+    buf_puts(b, ") VIRTUAL");
+}
+
 static void column_ddl(buf *b, const app_field *f)
 {
     buf_printf(b, "\"%s\" %s", f->name, sql_type(f));
     if (f->type == FT_REF)
         buf_printf(b, " REFERENCES \"%s\"(\"id\")", f->ref->name);
+    if (f->computed)
+        computed_ddl(b, f);
 }
 
 static bool create_model(sqlite3 *db, const app_model *m, buf *sql)
