@@ -35,9 +35,8 @@ static long long count_rows(sqlite3 *db, const char *sql)
  * it is served, filtered and sorted like any column and never stale, and
  * ALTER TABLE ADD COLUMN can add it to a table that has rows. A NULL part
  * reads as "" (SQLite's || would make the whole value NULL). */
-static void computed_ddl(buf *b, const app_field *f)
+static void computed_expr(buf *b, const app_field *f)
 {
-    buf_puts(b, " GENERATED ALWAYS AS (");
     for (size_t i = 0; i < f->n_computed; i++) {
         const app_concat_part *p = &f->computed[i];
         if (i)
@@ -54,7 +53,30 @@ static void computed_ddl(buf *b, const app_field *f)
         }
         buf_putc(b, '\'');
     }
+}
+
+static void computed_ddl(buf *b, const app_field *f)
+{
+    buf_puts(b, " GENERATED ALWAYS AS (");
+    computed_expr(b, f);
     buf_puts(b, ") VIRTUAL");
+}
+
+/* What _restd_fields records of a field: its type and target, or for a
+ * computed field "computed" and its SQL expression, so that a changed
+ * expression is seen (and the column rebuilt; it holds no data). */
+static const char *recorded_type(const app_field *f)
+{
+    return f->computed ? "computed" : app_type_name(f->type);
+}
+
+static const char *recorded_target(const app_field *f, buf *tmp)
+{
+    if (!f->computed)
+        return f->ref ? f->ref->name : NULL;
+    buf_reset(tmp);
+    computed_expr(tmp, f);
+    return buf_cstr(tmp);
 }
 
 static void column_ddl(buf *b, const app_field *f)
@@ -99,8 +121,9 @@ static bool create_link(sqlite3 *db, const app_model *m, const app_field *f, buf
     return store__exec(db, buf_cstr(sql)) == SQLITE_OK;
 }
 
-static bool record_field(sqlite3 *db, const app_model *m, const app_field *f)
+static bool record_field(sqlite3 *db, const app_model *m, const app_field *f, buf *tmp)
 {
+    const char *target = recorded_target(f, tmp);
     sqlite3_stmt *st = NULL;
     bool ok = sqlite3_prepare_v2(db,
                                  "INSERT OR REPLACE INTO _restd_fields(model, field, type, target)"
@@ -109,9 +132,9 @@ static bool record_field(sqlite3 *db, const app_model *m, const app_field *f)
     if (ok) {
         sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, app_type_name(f->type), -1, SQLITE_STATIC);
-        if (f->ref)
-            sqlite3_bind_text(st, 4, f->ref->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, recorded_type(f), -1, SQLITE_STATIC);
+        if (target)
+            sqlite3_bind_text(st, 4, target, -1, SQLITE_STATIC);
         ok = sqlite3_step(st) == SQLITE_DONE;
     }
     sqlite3_finalize(st);
@@ -147,7 +170,9 @@ static void find_losses(sqlite3 *db, const app *ap, buf *msg)
             continue;
         }
         const app_field *f = app_field_by_name(m, fn);
-        if (f && strcmp(app_type_name(f->type), ty) == 0 &&
+        if (strcmp(ty, "computed") == 0)
+            continue; /* derived values: nothing stored is lost */
+        if (f && strcmp(recorded_type(f), ty) == 0 &&
             strcmp(f->ref ? f->ref->name : "", tg) == 0)
             continue;
         if (strcmp(ty, "ref_list") == 0)
@@ -164,7 +189,7 @@ static void find_losses(sqlite3 *db, const app *ap, buf *msg)
             buf_printf(msg,
                        "field '%s.%s' changes from %s%s%s to %s%s%s;"
                        " starting would convert or drop its %lld stored values\n",
-                       mn, fn, ty, *tg ? " of " : "", tg, app_type_name(f->type),
+                       mn, fn, ty, *tg ? " of " : "", tg, recorded_type(f),
                        f->ref ? " of " : "", f->ref ? f->ref->name : "", n);
     }
     sqlite3_finalize(st);
@@ -183,15 +208,24 @@ static bool table_exists(sqlite3 *db, const char *name)
     return yes;
 }
 
-static bool field_recorded(sqlite3 *db, const app_model *m, const app_field *f)
+/* Whether the field is recorded; *rebuild when it is, but as a computed
+ * column other than the one the app wants now (a changed expression, or a
+ * computed field made stored): such a column holds no data, so it is
+ * dropped and added again. */
+static bool field_recorded(sqlite3 *db, const app_model *m, const app_field *f, buf *tmp, bool *rebuild)
 {
     sqlite3_stmt *st = NULL;
     bool yes = false;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM _restd_fields WHERE model = ?1 AND field = ?2", -1,
-                           &st, NULL) == SQLITE_OK) {
+    *rebuild = false;
+    if (sqlite3_prepare_v2(db, "SELECT type, coalesce(target, '') FROM _restd_fields WHERE model = ?1 AND field = ?2",
+                           -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
         yes = sqlite3_step(st) == SQLITE_ROW;
+        if (yes && strcmp((const char *)sqlite3_column_text(st, 0), "computed") == 0) {
+            const char *want = recorded_target(f, tmp);
+            *rebuild = !f->computed || strcmp((const char *)sqlite3_column_text(st, 1), want ? want : "") != 0;
+        }
     }
     sqlite3_finalize(st);
     return yes;
@@ -277,6 +311,36 @@ static bool sync_indexes(sqlite3 *db, const app_model *m, buf *sql, buf *err)
     return ok;
 }
 
+/* Drop a column (a computed one: no data) with the indexes that cover it,
+ * which SQLite would not drop it under; sync_indexes makes them again. */
+static bool drop_column(sqlite3 *db, const app_model *m, const app_field *f, buf *sql)
+{
+    arena *a = arena_new();
+    const char *drop[RD_MAX_INDEXES + RD_MAX_FIELDS];
+    size_t n = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT DISTINCT il.name FROM pragma_index_list(?1) AS il,"
+                           " pragma_index_info(il.name) AS ii WHERE ii.name = ?2 AND il.origin = 'c'",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW && n < sizeof drop / sizeof drop[0])
+            drop[n++] = arena_strdup(a, (const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        buf_reset(sql);
+        buf_printf(sql, "DROP INDEX \"%s\"", drop[i]);
+        ok = store__exec(db, buf_cstr(sql)) == SQLITE_OK;
+    }
+    arena_free(a);
+    buf_reset(sql);
+    buf_printf(sql, "ALTER TABLE \"%s\" DROP COLUMN \"%s\"", m->name, f->name);
+    return ok && store__exec(db, buf_cstr(sql)) == SQLITE_OK;
+}
+
 /* The row counter behind unfiltered list totals: seeded once from the
  * table, then kept by triggers inside every insert's and delete's own
  * transaction. Model names are [a-z0-9_], safe in a literal. */
@@ -304,9 +368,10 @@ static bool counter(sqlite3 *db, const app_model *m, buf *sql)
 
 char *store__migrate(sqlite3 *db, const app *ap)
 {
-    buf msg, sql;
+    buf msg, sql, tmp;
     buf_init(&msg, NULL, 1 << 20);
     buf_init(&sql, NULL, 1 << 20);
+    buf_init(&tmp, NULL, 1 << 20);
     bool ok = store__exec(db, "BEGIN IMMEDIATE") == SQLITE_OK;
     ok = ok && store__exec(db, "CREATE TABLE IF NOT EXISTS _restd_fields ("
                                "model TEXT NOT NULL, field TEXT NOT NULL, type TEXT NOT NULL,"
@@ -324,6 +389,7 @@ char *store__migrate(sqlite3 *db, const app *ap)
         buf_puts(&msg, "restore the app file, or move the data out and drop it by hand");
         store__exec(db, "ROLLBACK");
         buf_fini(&sql);
+        buf_fini(&tmp);
         return msg.data;
     }
     for (size_t i = 0; i < ap->n_models && ok; i++) {
@@ -333,7 +399,11 @@ char *store__migrate(sqlite3 *db, const app *ap)
             ok = create_model(db, m, &sql);
         for (size_t k = 0; k < m->n_fields && ok; k++) {
             const app_field *f = &m->fields[k];
-            if (!fresh && f->type != FT_REF_LIST && !field_recorded(db, m, f)) {
+            bool rebuild = false;
+            bool add = !fresh && f->type != FT_REF_LIST && (!field_recorded(db, m, f, &tmp, &rebuild) || rebuild);
+            if (rebuild)
+                ok = drop_column(db, m, f, &sql);
+            if (ok && add) {
                 buf_reset(&sql);
                 buf_printf(&sql, "ALTER TABLE \"%s\" ADD COLUMN ", m->name);
                 column_ddl(&sql, f);
@@ -342,7 +412,7 @@ char *store__migrate(sqlite3 *db, const app *ap)
             if (ok && f->type == FT_REF_LIST)
                 ok = create_link(db, m, f, &sql);
             if (ok)
-                ok = record_field(db, m, f);
+                ok = record_field(db, m, f, &tmp);
         }
         if (ok)
             ok = sync_indexes(db, m, &sql, &msg);
@@ -358,9 +428,11 @@ char *store__migrate(sqlite3 *db, const app *ap)
             buf_printf(&msg, "schema migration failed: %s", sqlite3_errmsg(db));
         store__exec(db, "ROLLBACK");
         buf_fini(&sql);
+        buf_fini(&tmp);
         return msg.data;
     }
     buf_fini(&sql);
+    buf_fini(&tmp);
     buf_fini(&msg);
     return NULL;
 }
