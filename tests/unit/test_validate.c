@@ -498,6 +498,117 @@ static void test_no_side_effects(void **state)
     assert_null(rv.fields);
 }
 
+/* ---- put: merge, create_only, lenient ref_lists ------------------------- */
+
+enum { G_NAME, G_PROJECT, G_LABEL, G_TEAM, NG };
+static app_field gfields[NG] = {
+    [G_NAME] = {FIELD("name", FT_STRING), .required = true, .max_length = 80},
+    [G_PROJECT] = {FIELD("project_id", FT_REF), .ref_name = "person", .ref = &person, .required = true,
+                   .create_only = true},
+    [G_LABEL] = {FIELD("label", FT_STRING), .read_only = true}, /* as a computed field is */
+    [G_TEAM] = {FIELD("team", FT_REF_LIST), .ref_name = "person", .ref = &person, .link_table = "g__team"},
+};
+static app_model group = {.name = "group", .route = "groups", .fields = gfields, .n_fields = NG};
+
+#define PID "0190a0b0-0000-7000-8000-000000000001"
+#define PID2 "0190a0b0-0000-7000-8000-000000000002"
+
+static rd_err grun(fx *x, const char *j, val_mode mode)
+{
+    json_error_t e;
+    json_t *body = json_loads(j, JSON_DECODE_ANY, &e);
+    if (!body)
+        fail_msg("test JSON '%s': %s", j, e.text);
+    x->errs = (verrs){0};
+    x->rc = val_body(&the_app, &group, body, mode, x->a, &x->rv, &x->errs);
+    json_decref(body);
+    return x->rc;
+}
+
+static bool gsets(fx *x, int gi)
+{
+    for (size_t i = 0; i < x->rv.n; i++)
+        if (x->rv.fields[i] == &gfields[gi])
+            return true;
+    for (size_t i = 0; i < x->rv.n_lists; i++)
+        if (x->rv.lists[i].field == &gfields[gi])
+            return true;
+    return false;
+}
+
+static void test_merge_ignores_what_it_cannot_take(void **state)
+{
+    fx *x = *state;
+    assert_int_equal(grun(x, "{\"name\": \"n\", \"type\": \"Group\", \"label\": \"x\", \"nope\": [1],"
+                             " \"id\": \"a\", \"project_id\": \"" PID2 "\"}", VAL_MERGE), RD_OK);
+    assert_int_equal(x->rv.n, 1);
+    assert_true(gsets(x, G_NAME));
+    assert_false(gsets(x, G_PROJECT) || gsets(x, G_LABEL) || gsets(x, G_TEAM));
+    /* nothing given: nothing set, no "required" */
+    assert_int_equal(grun(x, "{}", VAL_MERGE), RD_OK);
+    assert_int_equal(x->rv.n + x->rv.n_lists, 0);
+    /* the fields it takes are still checked */
+    assert_int_equal(grun(x, "{\"name\": null, \"type\": 1}", VAL_MERGE), RD_VALIDATION);
+    assert_int_equal(x->errs.n, 1);
+    assert_string_equal(x->errs.items[0].key, "name");
+    /* PATCH stays strict about the same body */
+    assert_int_equal(grun(x, "{\"type\": \"Group\", \"label\": \"x\"}", VAL_PATCH), RD_VALIDATION);
+    assert_int_equal(x->errs.n, 2);
+}
+
+static void test_create_only(void **state)
+{
+    fx *x = *state;
+    assert_int_equal(grun(x, "{\"name\": \"n\", \"project_id\": \"" PID "\"}", VAL_CREATE), RD_OK);
+    assert_true(gsets(x, G_PROJECT));
+    assert_int_equal(grun(x, "{\"name\": \"n\"}", VAL_CREATE), RD_VALIDATION); /* still required */
+    /* ignored on every update, valid or not; absent is untouched, not "required" */
+    for (val_mode m = VAL_REPLACE; m <= VAL_MERGE; m++) {
+        assert_int_equal(grun(x, "{\"name\": \"n\", \"project_id\": \"not a uuid\"}", m), RD_OK);
+        assert_false(gsets(x, G_PROJECT));
+        assert_int_equal(grun(x, "{\"name\": \"n\"}", m), RD_OK);
+        assert_false(gsets(x, G_PROJECT));
+    }
+}
+
+static void test_lenient_ref_lists(void **state)
+{
+    fx *x = *state;
+    const char *j = "{\"name\": \"n\", \"project_id\": \"" PID "\", \"team\": [{\"id\": \"" PID "\", \"name\": \"a\"},"
+                    " \"" PID2 "\", {\"id\": \"" PID "\"}]}";
+    assert_int_equal(grun(x, j, VAL_CREATE), RD_VALIDATION); /* strict by default */
+    the_app.lenient_ref_lists = true;
+    rd_err rc = grun(x, j, VAL_CREATE);
+    const reflist *l = rc == RD_OK && x->rv.n_lists == 1 ? &x->rv.lists[0] : NULL;
+    bool ids_ok = l && l->n == 2 && strcmp(l->ids[0], PID) == 0 && strcmp(l->ids[1], PID2) == 0;
+    static const char *const bad[] = {"[{\"name\": \"a\"}]", "[{\"id\": 1}]", "[{\"id\": \"x\"}]", "[[\"" PID "\"]]",
+                                      "{\"id\": \"" PID "\"}"};
+    size_t refused = 0;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char body[256];
+        snprintf(body, sizeof body, "{\"name\": \"n\", \"project_id\": \"" PID "\", \"team\": %s}", bad[i]);
+        refused += grun(x, body, VAL_CREATE) == RD_VALIDATION;
+    }
+    the_app.lenient_ref_lists = false;
+    assert_int_equal(rc, RD_OK);
+    assert_true(ids_ok);
+    assert_int_equal(refused, sizeof bad / sizeof bad[0]);
+}
+
+static void test_unknown_key(void **state)
+{
+    fx *x = *state;
+    json_t *b = json_loads("{\"id\": 1, \"name\": \"n\", \"created_at\": 2, \"zz\": 1, \"type\": 2}", 0, NULL);
+    assert_string_equal(val_unknown_key(&the_app, &group, b, x->a), "zz");
+    json_decref(b);
+    b = json_loads("{\"id\": 1, \"name\": \"n\"}", 0, NULL);
+    assert_null(val_unknown_key(&the_app, &group, b, x->a));
+    json_decref(b);
+    b = json_loads("[1]", 0, NULL);
+    assert_null(val_unknown_key(&the_app, &group, b, x->a));
+    json_decref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +631,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verrs_add, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_side_effects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_ignores_what_it_cannot_take, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lenient_ref_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
