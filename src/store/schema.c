@@ -397,8 +397,12 @@ char *store__migrate(sqlite3 *db, const app *ap)
         bool fresh = !table_exists(db, m->name);
         if (fresh)
             ok = create_model(db, m, &sql);
-        for (size_t k = 0; k < m->n_fields && ok; k++) {
-            const app_field *f = &m->fields[k];
+        /* Stored fields first: a computed column added below may read a
+         * column added in the same start. */
+        for (size_t k = 0; k < 2 * m->n_fields && ok; k++) {
+            const app_field *f = &m->fields[k % m->n_fields];
+            if ((f->computed != NULL) != (k >= m->n_fields))
+                continue;
             bool rebuild = false;
             bool add = !fresh && f->type != FT_REF_LIST && (!field_recorded(db, m, f, &tmp, &rebuild) || rebuild);
             if (rebuild)

@@ -354,6 +354,21 @@ def test_computed_field_added_to_a_table_with_rows(server):
     assert r.status_code == 200 and r.json()["label"] == "kept", r.text
 
 
+def test_computed_field_over_a_field_added_with_it(server):
+    before = SMALL.replace(LABEL, "")
+    srv = server(before)
+    m = srv.create("members", {"first": "Ada"})
+    # The computed field is declared before the new field it reads.
+    srv.restart(before.replace("      age: {type: integer}\n",
+                               "      age: {type: integer}\n"
+                               "      tag: {type: string, computed: {concat: [first, \"/\", nick]}}\n"
+                               "      nick: {type: string, default: none}\n"))
+    assert srv.get(f"members/{m['id']}").json()["tag"] == "Ada/"
+    r = srv.patch(f"members/{m['id']}", json={"nick": "A"})
+    assert r.status_code == 200 and r.json()["tag"] == "Ada/A", r.text
+    assert [x["id"] for x in srv.get("members", params={"tag": "Ada/A"}).json()] == [m["id"]]
+
+
 def test_stored_field_made_computed_is_refused(server):
     stored = SMALL.replace(
         '      label: {type: string, computed: {concat: ["<", first, "|", last, "|", age, ">"]}}\n',
