@@ -864,9 +864,8 @@ static void load_computed(app__ctx *c, const app_model *m, const mside *ms, app_
             continue;
         }
         if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
-            if (strlen(s) > MAX_CONCAT_LITERAL || strlen(s) != v->data.scalar.length) {
-                app__err(c, v, "concat: a literal must be text of at most %d bytes, without NUL",
-                         MAX_CONCAT_LITERAL);
+            if (strlen(s) > MAX_CONCAT_LITERAL) { /* app__str refused NUL already */
+                app__err(c, v, "concat: a literal must be at most %d bytes", MAX_CONCAT_LITERAL);
                 ok = false;
                 continue;
             }
