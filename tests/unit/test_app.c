@@ -1501,6 +1501,63 @@ static void test_reject_auth_keys(void **state)
                  "auth: missing required key 'users'");
 }
 
+/* ---- write keys: put, ref_lists, create_only, computed -------------------- */
+
+static void test_write_keys(void **state)
+{
+    app *a = load_ok("app:\n  name: t\n  conventions: {put: merge, ref_lists: lenient}\nmodels:\n"
+                     "  m:\n    put: replace\n    fields:\n"
+                     "      first: {type: string}\n"
+                     "      full: {type: text, computed: {concat: [first, ' \"', n, \"-\"]}}\n"
+                     "      n: {type: integer, create_only: true}\n"
+                     "  o:\n    fields: {a: {type: text}}\n");
+    assert_int_equal(a->put, PUT_MERGE);
+    assert_true(a->lenient_ref_lists);
+    const app_model *m = app_model_by_name(a, "m"), *o = app_model_by_name(a, "o");
+    assert_int_equal(m->put, PUT_REPLACE);
+    assert_int_equal(o->put, PUT_MERGE);
+    const app_field *full = app_field_by_name(m, "full");
+    assert_true(full->read_only);
+    assert_int_equal(full->n_computed, 4);
+    assert_ptr_equal(full->computed[0].field, app_field_by_name(m, "first"));
+    assert_null(full->computed[1].field);
+    assert_string_equal(full->computed[1].literal, " \"");
+    assert_ptr_equal(full->computed[2].field, app_field_by_name(m, "n"));
+    assert_string_equal(full->computed[3].literal, "-");
+    assert_true(app_field_by_name(m, "n")->create_only);
+    assert_false(app_field_by_name(m, "first")->create_only);
+    assert_null(app_field_by_name(m, "first")->computed);
+    app_free(a);
+    /* the defaults */
+    a = load_ok(HEAD "      a: {type: text}\n");
+    assert_int_equal(a->put, PUT_REPLACE);
+    assert_false(a->lenient_ref_lists);
+    assert_int_equal(a->models[0].put, PUT_REPLACE);
+    app_free(a);
+}
+
+static void test_reject_write_keys(void **state)
+{
+    expect_error(HEAD "      a: {type: text, computed: {concat: [b]}}\n", 5, "model 'm' has no field 'b'");
+    expect_error(HEAD "      a: {type: text, computed: {concat: [a]}}\n", 5, "cannot be a part");
+    expect_error(HEAD "      a: {type: text}\n      b: {type: boolean}\n      c: {type: text, computed: {concat: [a, b]}}\n",
+                 7, "field 'b' (boolean) cannot be a part");
+    expect_error(HEAD "      a: {type: text}\n      c: {type: json, computed: {concat: [a]}}\n", 6,
+                 "computed is not allowed for type json");
+    expect_error(HEAD "      a: {type: text}\n      c: {type: text, create_only: true, computed: {concat: [a]}}\n", 6,
+                 "create_only cannot be given for a computed field");
+    expect_error(HEAD "      a: {type: text}\n      c: {type: text, computed: {concat: ['x']}}\n", 6,
+                 "at least one part must be a field");
+    expect_error(HEAD "      a: {type: text}\n      c: {type: text, computed: {concat: [a], extra: 1}}\n", 6, "extra");
+    expect_error(HEAD "      a: {type: text, create_only: 2}\n", 5, "create_only");
+    expect_error("app:\n  name: t\n  conventions: {put: upsert}\nmodels:\n  m: {fields: {a: {type: text}}}\n", 3,
+                 "put must be one of replace, merge, not 'upsert'");
+    expect_error("app:\n  name: t\n  conventions: {ref_lists: [x]}\nmodels:\n  m: {fields: {a: {type: text}}}\n", 3,
+                 "ref_lists");
+    expect_error("app: {name: t}\nmodels:\n  m:\n    put: patch\n    fields: {a: {type: text}}\n", 4,
+                 "put must be one of");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1523,6 +1580,8 @@ int main(void)
         cmocka_unit_test(test_reject_patterns),
         cmocka_unit_test(test_reject_defaults),
         cmocka_unit_test(test_reject_missing_keys),
+        cmocka_unit_test(test_write_keys),
+        cmocka_unit_test(test_reject_write_keys),
         cmocka_unit_test(test_reject_names),
         cmocka_unit_test(test_reject_conventions),
         cmocka_unit_test(test_reject_indexes),
