@@ -368,9 +368,14 @@ static void h_write_in(rq *r, const app_model *m, const char *id, store_op op, v
                      arena_printf(r->a, "'%s' is an invalid keyword argument for %s", unknown, m->name), NULL);
         return;
     }
+    if (mode == VAL_MERGE && json_is_object(body)) {
+        /* merge ignores keys that are not fields, in this version too */
+        for (size_t i = 0; i < m->n_fields; i++)
+            if (!listq_visible(&m->fields[i], r->version))
+                json_object_del(body, m->fields[i].json_name);
+    }
     rd_err e = val_body(r->app, m, body, mode, r->a, &w->vals, &errs);
-    if (mode != VAL_MERGE) /* merge ignores keys that are not fields of this version */
-        hidden_fields(r, m, body, &errs);
+    hidden_fields(r, m, body, &errs);
     json_decref(body);
     if (e != RD_OK || errs.n) {
         problem_send(r, RD_VALIDATION, NULL, &errs);

@@ -443,3 +443,32 @@ def test_kitsu_app_checks(tmp_path):
     p = subprocess.run([restd_bin(), "check", "--app", str(KITSU_DIR)], capture_output=True, text=True,
                        timeout=60, env=sanitizer_env())
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+VERSIONED = """\
+app:
+  name: versioned
+  base_path: /api
+  versions: [1, 2]
+  conventions: {put: merge}
+models:
+  doc:
+    route: docs
+    fields:
+      title: {type: string, required: true}
+      badge: {type: string, since: 2}
+"""
+
+
+def test_merge_ignores_fields_of_another_version(server):
+    srv = server(VERSIONED)
+    d = srv.create("docs", {"title": "t", "badge": "b"})
+    v1 = {"X-Api-Version": "1"}
+    r = srv.put(f"docs/{d['id']}", json={"title": "u", "badge": "changed"}, headers=v1)
+    assert r.status_code == 200, r.text
+    assert "badge" not in r.json() and r.json()["title"] == "u"
+    assert srv.get(f"docs/{d['id']}").json()["badge"] == "b"
+    r = srv.put(f"docs/{d['id']}", json={"badge": "new"})
+    assert r.status_code == 200 and r.json()["badge"] == "new", r.text
+    # PATCH keeps refusing a field of another version.
+    validation(srv.patch(f"docs/{d['id']}", json={"badge": "x"}, headers=v1))
