@@ -663,7 +663,7 @@ typedef struct pwchange {
 
 static void pwchange_work(pwjob *j)
 {
-    pwchange *c = j->user;
+    pwchange *c = (pwchange *)((char *)j - offsetof(pwchange, hash)); /* j->user is rq_hash's */
     pwjob_verify(j);
     if (j->err == RD_OK && j->ok && !c->problem) {
         j->ok = pwhash_hash(c->new_pw, c->new_len, c->new_hash);
@@ -683,7 +683,7 @@ static void password_changed(rq *r, store_write *w)
 
 static void pwchange_checked(rq *r, pwjob *j)
 {
-    pwchange *c = j->user;
+    pwchange *c = (pwchange *)((char *)j - offsetof(pwchange, hash)); /* j->user is rq_hash's */
     sodium_memzero(c->old_pw, c->old_len);
     sodium_memzero(c->new_pw, c->new_len);
     if (j->err != RD_OK) {
@@ -772,7 +772,6 @@ static void h_change_password(rq *r)
     c->hash.password_len = c->old_len;
     c->hash.hash = u.password_hash;
     c->hash.work = pwchange_work;
-    c->hash.user = c;
     if (rq_hash(r, &c->hash, pwchange_checked) != RD_OK) {
         sodium_memzero(c->old_pw, c->old_len);
         sodium_memzero(c->new_pw, c->new_len);
