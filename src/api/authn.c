@@ -570,7 +570,7 @@ static void h_refresh(rq *r)
             return;
         tok = body_str(body, "refresh_token", &n);
     }
-    if (!tok || n == 0 || n > 512) {
+    if (!tok || n > 512) {
         json_decref(body);
         problem_send(r, RD_BAD_REQUEST, "a refresh needs 'refresh_token'", NULL);
         return;
