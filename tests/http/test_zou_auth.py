@@ -380,3 +380,105 @@ def test_a_prefix_is_not_a_disabled_route(kitsu):
 def test_still_serving_after_all_that(kitsu):
     still_serving(kitsu)
     assert signed_in(kitsu, ADMIN_EMAIL, ADMIN_PASSWORD)["login"] is True
+
+
+# -- the same features in the standard style (another app) --------------------------
+
+STD_APP = """
+app:
+  name: std
+  base_path: /api
+auth:
+  users: person
+  login_field: email
+  login_also: [nick]
+  active_field: active
+  access_ttl: 60
+  refresh_ttl: 600
+  refresh_rotate: false
+  min_password_length: 10
+  answer_row: {key: team, model: team, default: {name: Nobody}}
+  routes:
+    login: /auth/login
+    refresh: GET /auth/refresh
+    logout: GET /auth/logout
+    authenticated: GET /auth/me
+    change_password: /auth/password
+  disabled_routes: {/auth/sso: Single sign-on is off.}
+  default_access: {read: ["*"], write: []}
+models:
+  person:
+    route: persons
+    fields:
+      email: {type: string, unique: true}
+      nick: {type: string}
+      active: {type: boolean, default: true}
+  team:
+    route: teams
+    fields:
+      name: {type: string, required: true}
+      size: {type: integer, default: 3}
+"""
+
+
+@pytest.fixture(scope="module")
+def std(module_server):
+    from kitsu_helpers import cli
+    srv = module_server(STD_APP)
+    for body in ({"email": "s@example.com", "nick": "sam"}, {"nick": "nomail"}):
+        r = cli(srv, "user", "add", "--password-stdin", json.dumps(body), stdin=PASSWORD + "\n")
+        assert (r.returncode == 0) == ("email" in body), r.stderr  # no login, no account
+    return srv
+
+
+def std_login(srv, login, password=PASSWORD):
+    return srv.post("/auth/login", json={"email": login, "password": password})
+
+
+def test_standard_style_keeps_its_shapes(std):
+    r = std_login(std, "sam")  # login_also works in any style
+    assert r.status_code == 200
+    assert list(r.json()) == ["access_token", "token_type", "expires_in", "refresh_token"]
+    r = std_login(std, "s@example.com", "wrong password")
+    assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+    r = std_login(std, "")
+    assert r.status_code == 401  # an empty login costs a hash and is refused like any other
+    r = std.post("/auth/login", json={"email": "s@example.com"})
+    assert r.status_code == 400 and r.json()["status"] == 400
+
+
+def test_standard_style_refresh_without_rotation(std):
+    body = std_login(std, "s@example.com").json()
+    for _ in range(2):
+        r = std.get("/auth/refresh", headers=bearer(body["refresh_token"]))
+        assert r.status_code == 200
+        assert list(r.json()) == ["access_token", "token_type", "expires_in"]
+    r = std.get("/auth/refresh", headers=bearer(body["access_token"]))
+    assert r.status_code == 401  # an access token: 401 here, 422 in Zou's style
+
+
+def test_standard_style_authenticated_logout_and_password(std):
+    body = std_login(std, "s@example.com").json()
+    r = std.get("/auth/me", headers=bearer(body["access_token"]))
+    assert r.status_code == 200
+    got = r.json()
+    assert list(got) == ["authenticated", "user", "team"]
+    assert got["user"]["email"] == "s@example.com"
+    assert got["team"] == {"id": None, "name": "Nobody", "size": 3, "created_at": None, "updated_at": None}
+    r = std.post("/auth/password", json={"old_password": PASSWORD, "password": "nine char",
+                                         "password_2": "nine char"}, headers=bearer(body["access_token"]))
+    assert r.status_code == 400 and r.json()["detail"] == "Password is too short."  # min_password_length: 10
+    r = std.post("/auth/password", json={"old_password": PASSWORD, "password": "ten chars!",
+                                         "password_2": "ten chars!"}, headers=bearer(body["access_token"]))
+    assert r.status_code == 204 and r.content == b""
+    assert std_login(std, "s@example.com", "ten chars!").status_code == 200
+    r = std.get("/auth/logout", headers=bearer(body["access_token"]))
+    assert r.status_code == 204
+    assert std.get("/auth/me", headers=bearer(body["access_token"])).status_code == 401
+
+
+def test_standard_style_disabled_route_is_a_problem_document(std):
+    r = std.post("/auth/sso/callback", json={})
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["detail"] == "Single sign-on is off."
