@@ -588,15 +588,6 @@ static const app__key answer_row_keys[] = {
 };
 _Static_assert(sizeof answer_row_keys / sizeof answer_row_keys[0] == AR__COUNT, "one row per key");
 
-/* Ceilings: disabled routes and login_also fields are matched on every
- * sign-in; a message is sent as is. */
-#define AUTH_MAX_OFF 16
-#define AUTH_MAX_OFF_MESSAGE 200
-#define AUTH_MAX_LOGIN_ALSO 4
-/* min_password_length: ASVS 2.1.1 asks at least 8 (Zou's
- * MIN_PASSWORD_LENGTH); above PWHASH_MAX_PASSWORD (1024) nothing passes. */
-#define AUTH_MIN_PASSWORD 8
-#define AUTH_MAX_MIN_PASSWORD 128
 
 /* An access mapping (a model's `access:`, auth.default_access). */
 enum { XK_READ, XK_WRITE, XK__COUNT };
