@@ -554,9 +554,10 @@ static const size_t route_offsets[] = {
 };
 _Static_assert(sizeof route_offsets / sizeof route_offsets[0] == RK__COUNT, "one per route");
 
-/* The methods a route may be declared with ("GET /path"), the first being
- * its default: a route that reads a body takes POST; refresh and logout may
- * take GET (Zou), reading their token from the Authorization header. */
+/* The methods a route may be declared with ("GET /path") and its default:
+ * a route that reads a body takes POST; refresh and logout may take GET
+ * (Zou), reading their token from the Authorization header. Bit i of
+ * `allowed` stands for method_names[i]. */
 enum { RM_GET = 1u << 0, RM_POST = 1u << 1 };
 static const char *const method_names[] = {"GET", "POST"};
 static const struct {
@@ -587,7 +588,6 @@ static const app__key answer_row_keys[] = {
     [AR_DEFAULT] = {"default"},
 };
 _Static_assert(sizeof answer_row_keys / sizeof answer_row_keys[0] == AR__COUNT, "one row per key");
-
 
 /* An access mapping (a model's `access:`, auth.default_access). */
 enum { XK_READ, XK_WRITE, XK__COUNT };
