@@ -89,9 +89,11 @@
  * seconds. An access token lives at least 30 s: a shorter one can expire
  * between issue and first use on a slow link. */
 #define RD_MIN_ACCESS_TTL 30
-/* An access token lives at most a day: it cannot be revoked, so a stolen one
- * must die soon. */
-#define RD_MAX_ACCESS_TTL 86400
+/* An access token lives at most 7 days, Zou's fixed lifetime (gazu scripts
+ * keep one for a working day or more). Logout and `restd user disable`
+ * revoke it by id, but a stolen one lives until then: apps should choose
+ * much less unless a client needs this. */
+#define RD_MAX_ACCESS_TTL (7 * 86400)
 /* A refresh token lives at least a minute: it must outlive its access token
  * (the loader also requires refresh_ttl > access_ttl). */
 #define RD_MIN_REFRESH_TTL 60

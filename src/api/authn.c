@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/listq.h"
 #include "api/throttle.h"
 #include "rd_limits.h"
 #include "auth/jwt.h"
@@ -82,28 +83,201 @@ pwpool *authn_pool(const authn *a) { return a->pool; }
 
 /* ---- answers ---------------------------------------------------------- */
 
+
 static void unauthorized(rq *r, const char *detail, bool bad_token)
 {
     rq_header(r, "www-authenticate", bad_token ? "Bearer error=\"invalid_token\"" : "Bearer");
     problem_send(r, RD_UNAUTHORIZED, detail, NULL);
 }
 
-static void send_tokens(rq *r, const char *access, const char *refresh)
+/* ---- answer styles ----------------------------------------------------- */
+
+/* Why a sign-in was refused. The standard style gives every reason but a
+ * lock the same answer; Zou's tells an inactive account apart, which is
+ * safe because that is checked only after the right password. */
+typedef enum refusal { RF_CREDENTIALS, RF_INACTIVE, RF_LOCKED } refusal;
+
+/* A small JSON object of fixed members, as Zou's login refusals. */
+typedef struct jmember {
+    const char *key;
+    enum { JB_TRUE, JB_FALSE, JB_TEXT } kind;
+    const char *text;
+} jmember;
+
+static void send_members(rq *r, int status, const char *reason, const jmember *m, size_t n)
 {
-    const app_auth *au = r->app->auth;
     buf *b = arena_alloc(r->a, sizeof *b);
-    buf_init(b, r->a, 8192);
+    buf_init(b, r->a, 4096);
     jw w;
     jw_init(&w, b);
     jw_obj_begin(&w);
-    jw_keyz(&w, "access_token");
-    jw_strz(&w, access);
-    jw_keyz(&w, "token_type");
-    jw_strz(&w, "Bearer");
-    jw_keyz(&w, "expires_in");
-    jw_int(&w, au->access_ttl);
-    jw_keyz(&w, "refresh_token");
-    jw_strz(&w, refresh);
+    for (size_t i = 0; i < n; i++) {
+        jw_keyz(&w, m[i].key);
+        if (m[i].kind == JB_TEXT)
+            jw_strz(&w, m[i].text);
+        else
+            jw_bool(&w, m[i].kind == JB_TRUE);
+    }
+    jw_obj_end(&w);
+    rq_header(r, "cache-control", "no-store");
+    rq_respond(r, status, reason, "application/json", b);
+}
+
+static void std_refused(rq *r, refusal why, long wait)
+{
+    if (why == RF_LOCKED) {
+        rq_header(r, "retry-after", arena_printf(r->a, "%ld", wait));
+        problem_send(r, RD_TOO_MANY, "too many failed sign-ins; try again later", NULL);
+        return;
+    }
+    unauthorized(r, "invalid credentials", false);
+}
+
+/* Zou's bodies (zou/app/blueprints/auth/resources.py, LoginResource). */
+static void zou_refused(rq *r, refusal why, long wait)
+{
+    static const jmember bad[] = {{"login", JB_FALSE, NULL}};
+    static const jmember inactive[] = {{"error", JB_TRUE, NULL},
+                                       {"login", JB_FALSE, NULL},
+                                       {"unactive", JB_TRUE, NULL},
+                                       {"message", JB_TEXT, "User is unactive, he cannot log in."}};
+    static const jmember locked[] = {
+        {"error", JB_TRUE, NULL}, {"login", JB_FALSE, NULL}, {"too_many_failed_login_attemps", JB_TRUE, NULL}};
+    if (why == RF_LOCKED) {
+        rq_header(r, "retry-after", arena_printf(r->a, "%ld", wait));
+        send_members(r, 400, "Bad Request", locked, sizeof locked / sizeof locked[0]);
+    } else if (why == RF_INACTIVE) {
+        send_members(r, 401, "Unauthorized", inactive, sizeof inactive / sizeof inactive[0]);
+    } else {
+        send_members(r, 400, "Bad Request", bad, 1);
+    }
+}
+
+/* The members every sign-in answer of the standard style carries. */
+static void std_tokens(jw *w, const app_auth *au, const char *access, const char *refresh)
+{
+    jw_keyz(w, "access_token");
+    jw_strz(w, access);
+    jw_keyz(w, "token_type");
+    jw_strz(w, "Bearer");
+    jw_keyz(w, "expires_in");
+    jw_int(w, au->access_ttl);
+    if (refresh) {
+        jw_keyz(w, "refresh_token");
+        jw_strz(w, refresh);
+    }
+}
+
+static void zou_tokens(jw *w, const app_auth *au, const char *access, const char *refresh)
+{
+    (void)au;
+    jw_keyz(w, "access_token");
+    jw_strz(w, access);
+    if (refresh) {
+        jw_keyz(w, "refresh_token");
+        jw_strz(w, refresh);
+    }
+}
+
+static void std_no_content(rq *r, const char *key) { (void)key; rq_respond(r, 204, "No Content", NULL, NULL); }
+
+/* {"<key>": true}: Zou's {"logout": true}, {"success": true}. */
+static void zou_true(rq *r, const char *key)
+{
+    const jmember m[] = {{key, JB_TRUE, NULL}};
+    send_members(r, 200, "OK", m, 1);
+}
+
+/* One row per auth_style: what differs between the answer shapes. */
+typedef struct authn_style {
+    void (*refused)(rq *r, refusal why, long wait); /* a sign-in refused (wait: RF_LOCKED's seconds) */
+    void (*tokens)(jw *w, const app_auth *au, const char *access, const char *refresh); /* NULL refresh: none */
+    bool login_user;                      /* the login answer is {"user", answer_row, "login": true, tokens} */
+    void (*ok)(rq *r, const char *key);   /* logout, change of password: done */
+    const char *expired;                  /* the detail for an expired access token */
+    rd_err wrong_use;                     /* a refresh route given an access token */
+    rd_err locked;                        /* too many wrong passwords at a change of password */
+} authn_style;
+
+static const authn_style styles[AS__COUNT] = {
+    [AS_STANDARD] = {.refused = std_refused, .tokens = std_tokens, .ok = std_no_content,
+                     .expired = "the token has expired", .wrong_use = RD_UNAUTHORIZED, .locked = RD_TOO_MANY},
+    /* gazu refreshes on exactly "Signature has expired", and treats any
+     * status it does not know (429) as a success, hence 400 for a lock */
+    [AS_ZOU] = {.refused = zou_refused, .tokens = zou_tokens, .login_user = true, .ok = zou_true,
+                .expired = "Signature has expired", .wrong_use = RD_WRONG_TOKEN, .locked = RD_BAD_REQUEST},
+};
+
+static const authn_style *style(const rq *r) { return &styles[r->app->auth->style]; }
+
+/* The members "user" (the users row as the API serves it) and the app's
+ * answer_row, for the login (Zou style) and authenticated answers. False
+ * when the user's row is gone. */
+static bool user_members(rq *r, jw *w, const char *user_id)
+{
+    const app_auth *au = r->app->auth;
+    jw_keyz(w, "user");
+    if (store_get(r->conn, au->users, user_id, listq_version_omit(au->users, r->version, r->a), w) != RD_OK)
+        return false;
+    if (!au->row_key)
+        return true;
+    jw_keyz(w, au->row_key);
+    buf *lb = arena_alloc(r->a, sizeof *lb);
+    buf_init(lb, r->a, RD_MAX_RESPONSE);
+    jw lw;
+    jw_init(&lw, lb);
+    store_query q = {.limit = 1, .omit = listq_version_omit(au->row_model, r->version, r->a)};
+    store_page page = {0};
+    if (store_list(r->conn, au->row_model, &q, r->a, &lw, &page) == RD_OK && page.returned == 1 && lb->len > 2) {
+        jw_raw(w, lb->data + 1, lb->len - 2); /* the one row, out of its [ ] */
+        return true;
+    }
+    /* no row: the fixed object, shaped like a row of the model */
+    jw_obj_begin(w);
+    jw_keyz(w, "id");
+    jw_null(w);
+    for (size_t i = 0; i < au->row_model->n_fields; i++) {
+        const app_field *f = &au->row_model->fields[i];
+        jw_keyz(w, f->json_name);
+        size_t k = 0;
+        while (k < au->n_row_default && strcmp(au->row_default_fields[k], f->name) != 0)
+            k++;
+        if (k < au->n_row_default)
+            jw_strz(w, au->row_default_values[k]);
+        else if (f->default_json)
+            jw_raw(w, f->default_json, strlen(f->default_json));
+        else if (f->type == FT_REF_LIST)
+            jw_raw(w, "[]", 2);
+        else
+            jw_null(w);
+    }
+    jw_keyz(w, "created_at");
+    jw_null(w);
+    jw_keyz(w, "updated_at");
+    jw_null(w);
+    jw_obj_end(w);
+    return true;
+}
+
+/* A sign-in or refresh answer: the tokens (refresh NULL: none issued) in
+ * the app's style, after the user's row when with_user. */
+static void send_tokens(rq *r, const char *access, const char *refresh, const char *with_user)
+{
+    const app_auth *au = r->app->auth;
+    buf *b = arena_alloc(r->a, sizeof *b);
+    buf_init(b, r->a, RD_MAX_RESPONSE);
+    jw w;
+    jw_init(&w, b);
+    jw_obj_begin(&w);
+    if (with_user) {
+        if (!user_members(r, &w, with_user)) {
+            style(r)->refused(r, RF_CREDENTIALS, 0); /* deleted while signing in */
+            return;
+        }
+        jw_keyz(&w, "login");
+        jw_bool(&w, true);
+    }
+    style(r)->tokens(&w, au, access, refresh);
     jw_obj_end(&w);
     rq_header(r, "cache-control", "no-store");
     rq_respond(r, 200, "OK", "application/json", b);
@@ -111,21 +285,15 @@ static void send_tokens(rq *r, const char *access, const char *refresh)
 
 /* ---- throttling -------------------------------------------------------- */
 
-static void too_many(rq *r, long wait)
-{
-    rq_header(r, "retry-after", arena_printf(r->a, "%ld", wait));
-    problem_send(r, RD_TOO_MANY, "too many failed sign-ins; try again later", NULL);
-}
-
 /* A failed sign-in counts against the login and the address. */
-static void login_failed(rq *r, const char *account_key, const char *addr_key)
+static void login_failed(rq *r, const char *account_key, const char *addr_key, refusal why)
 {
     time_t now = time(NULL);
     long a = throttle_fail(r->authn->thr, account_key, strlen(account_key), &account_rule, now);
     long b = throttle_fail(r->authn->thr, addr_key, strlen(addr_key), &addr_rule, now);
     if (a || b)
         log_warn("msg=\"sign-in locked\" peer=%s lock_sec=%ld", r->peer, a > b ? a : b);
-    unauthorized(r, "invalid credentials", false);
+    style(r)->refused(r, why, 0);
 }
 
 /* ---- sessions --------------------------------------------------------- */
@@ -161,8 +329,10 @@ static void new_tokens(rq *r, session *s)
     s->job.grace = au->refresh_grace;
 }
 
-/* Sign the access token of a stored session and answer. */
-static void finish(rq *r, session *s, const char *user_id, const char *role, const char *family)
+/* Sign the access token of a stored session and answer: a login (in Zou's
+ * style with the user's row) or a refresh (without a refresh token when
+ * it was not rotated). */
+static void finish(rq *r, session *s, const char *user_id, const char *role, const char *family, bool login)
 {
     const app_auth *au = r->app->auth;
     authjwt_claims c = {.iss = au->issuer, .aud = au->audience, .sub = user_id, .jti = s->jti, .sid = family,
@@ -172,7 +342,7 @@ static void finish(rq *r, session *s, const char *user_id, const char *role, con
         problem_send(r, RD_INTERNAL, NULL, NULL);
         return;
     }
-    send_tokens(r, token, s->refresh);
+    send_tokens(r, token, s->job.keep ? NULL : s->refresh, login && style(r)->login_user ? user_id : NULL);
 }
 
 static void login_stored(rq *r, store_write *w)
@@ -182,7 +352,7 @@ static void login_stored(rq *r, store_write *w)
         problem_send(r, w->err == RD_UNAVAILABLE ? RD_UNAVAILABLE : RD_INTERNAL, NULL, NULL);
         return;
     }
-    finish(r, s, s->user.id, s->user.role, s->family);
+    finish(r, s, s->user.id, s->user.role, s->family, true);
 }
 
 static void submit_job(rq *r, session *s, bool (*run)(sqlite3 *, store_write *), void (*cb)(rq *, store_write *))
@@ -208,6 +378,14 @@ static void start_session(rq *r, session *s)
     submit_job(r, s, authdb_login, login_stored);
 }
 
+/* The password (or API key) is right and the account active. A second
+ * factor, when the account has one, is checked here, before the session
+ * starts (src/api/mfa.c hooks in at this one place). */
+static void credentials_ok(rq *r, session *s)
+{
+    start_session(r, s);
+}
+
 static void password_checked(rq *r, pwjob *j)
 {
     session *s = (session *)((char *)j - offsetof(session, hash));
@@ -216,13 +394,17 @@ static void password_checked(rq *r, pwjob *j)
         problem_send(r, RD_UNAVAILABLE, "the server is busy; retry shortly", NULL);
         return;
     }
-    /* one answer for unknown login, wrong password and inactive account */
-    if (!j->ok || !s->user.id || !s->user.active) {
-        login_failed(r, s->account_key, s->addr_key);
+    if (!j->ok || !s->user.id) {
+        login_failed(r, s->account_key, s->addr_key, RF_CREDENTIALS);
+        return;
+    }
+    /* Zou tells an inactive account apart, but only after the password */
+    if (!s->user.active) {
+        login_failed(r, s->account_key, s->addr_key, RF_INACTIVE);
         return;
     }
     throttle_clear(r->authn->thr, s->account_key, strlen(s->account_key));
-    start_session(r, s);
+    credentials_ok(r, s);
 }
 
 /* A string member of the login body, or NULL. */
@@ -265,6 +447,13 @@ static void h_login(rq *r)
     const char *login = body_str(body, au->login->json_name, &ll);
     const char *pw = au->login_password ? body_str(body, au->password_field, &pl) : NULL;
     const char *key = au->login_api_key ? body_str(body, au->api_key_field, &kl) : NULL;
+    if (style(r)->login_user && (!login || ll == 0 || (!pw && !key) || ll > 1024 || pl > 1024 || kl > 1024)) {
+        /* Zou: {"email": ""} (gazu's host_is_valid) is a plain refusal; no
+         * account has an empty login, so no hash is spent on it */
+        json_decref(body);
+        style(r)->refused(r, RF_CREDENTIALS, 0);
+        return;
+    }
     if (!login || (!pw && !key) || ll > 1024 || pl > 1024 || kl > 1024) {
         json_decref(body);
         problem_send(r, RD_BAD_REQUEST,
@@ -284,10 +473,10 @@ static void h_login(rq *r)
     long wi = throttle_wait(r->authn->thr, s->addr_key, strlen(s->addr_key), now);
     if (wa || wi) {
         json_decref(body);
-        too_many(r, wa > wi ? wa : wi);
+        style(r)->refused(r, RF_LOCKED, wa > wi ? wa : wi);
         return;
     }
-    rd_err e = store_auth_user_by_login(r->conn, r->app, login_c, r->a, &s->user);
+    rd_err e = store_auth_user_by_any_login(r->conn, r->app, login_c, r->a, &s->user);
     if (e != RD_OK && e != RD_NOT_FOUND) {
         json_decref(body);
         problem_send(r, e, NULL, NULL);
@@ -304,11 +493,11 @@ static void h_login(rq *r)
         bool match = s->user.id && store_auth_user_by_key(r->conn, r->app, kh, r->a, &ku) == RD_OK &&
                      strcmp(ku.id, s->user.id) == 0;
         if (!match || !s->user.active) {
-            login_failed(r, s->account_key, s->addr_key);
+            login_failed(r, s->account_key, s->addr_key, match ? RF_INACTIVE : RF_CREDENTIALS);
             return;
         }
         throttle_clear(r->authn->thr, s->account_key, strlen(s->account_key));
-        start_session(r, s);
+        credentials_ok(r, s);
         return;
     }
     s->password = arena_strndup(r->a, pw, pl);
@@ -336,16 +525,46 @@ static void rotated(rq *r, store_write *w)
         problem_send(r, w->err, NULL, NULL);
         return;
     }
-    finish(r, s, s->job.user.id, s->job.user.role, s->job.family);
+    finish(r, s, s->job.user.id, s->job.user.role, s->job.family, false);
+}
+
+/* The refresh token of a GET refresh (Zou): `Authorization: Bearer
+ * <refresh token>`. NULL after answering when there is none. */
+static const char *bearer_refresh(rq *r, size_t *n)
+{
+    const char *h = r->authorization;
+    size_t hl = r->authorization_len;
+    if (!h || hl < 8 || hl > AUTHN_MAX_HEADER || strncasecmp(h, "bearer ", 7) != 0) {
+        unauthorized(r, "a refresh needs the refresh token (Authorization: Bearer <refresh token>)", false);
+        return NULL;
+    }
+    h += 7;
+    hl -= 7;
+    while (hl && *h == ' ')
+        h++, hl--;
+    /* ours are base64url; a JWT (dots) is an access token sent by mistake */
+    if (memchr(h, '.', hl)) {
+        problem_send(r, style(r)->wrong_use, "Only refresh tokens are allowed", NULL);
+        return NULL;
+    }
+    *n = hl;
+    return h;
 }
 
 static void h_refresh(rq *r)
 {
-    json_t *body = read_json(r);
-    if (!body)
-        return;
+    const app_auth *au = r->app->auth;
     size_t n = 0;
-    const char *tok = body_str(body, "refresh_token", &n);
+    const char *tok = NULL;
+    json_t *body = NULL;
+    if (strcmp(au->refresh_method, "GET") == 0) {
+        if (!(tok = bearer_refresh(r, &n)))
+            return;
+    } else {
+        if (!(body = read_json(r)))
+            return;
+        tok = body_str(body, "refresh_token", &n);
+    }
     if (!tok || n > 512) {
         json_decref(body);
         problem_send(r, RD_BAD_REQUEST, "a refresh needs 'refresh_token'", NULL);
@@ -356,6 +575,7 @@ static void h_refresh(rq *r)
     json_decref(body);
     new_tokens(r, s);
     s->job.presented_hash = s->presented_hash;
+    s->job.keep = !au->refresh_rotate;
     submit_job(r, s, authdb_rotate, rotated);
 }
 
@@ -365,7 +585,7 @@ static void revoked(rq *r, store_write *w)
         problem_send(r, w->err, NULL, NULL);
         return;
     }
-    rq_respond(r, 204, "No Content", NULL, NULL);
+    style(r)->ok(r, "logout");
 }
 
 /* Logout: ends the caller's session (the access token's family) and blocks
@@ -400,25 +620,202 @@ static void h_logout(rq *r)
     submit_job(r, s, authdb_revoke, revoked);
 }
 
+/* GET: {"authenticated": true, "user": ..., answer_row}. */
+static void h_authenticated(rq *r)
+{
+    if (!authn_require(r))
+        return;
+    buf *b = arena_alloc(r->a, sizeof *b);
+    buf_init(b, r->a, RD_MAX_RESPONSE);
+    jw w;
+    jw_init(&w, b);
+    jw_obj_begin(&w);
+    jw_keyz(&w, "authenticated");
+    jw_bool(&w, true);
+    if (!user_members(r, &w, r->user_id)) {
+        unauthorized(r, "the signed-in user no longer exists", true);
+        return;
+    }
+    jw_obj_end(&w);
+    rq_header(r, "cache-control", "no-store");
+    rq_respond(r, 200, "OK", "application/json", b);
+}
+
+/* ---- change of password ------------------------------------------------ */
+
+/* What a change of password carries from the body to the hash and the
+ * write. The work runs on the pool: verify the old password and, only when
+ * it matches and the new one is acceptable, hash the new one. */
+typedef struct pwchange {
+    authdb_job job; /* first: the write's ctx (submit_job's rule) */
+    pwjob hash;     /* password = the old one, hash = the stored one */
+    char *old_pw, *new_pw;
+    size_t old_len, new_len;
+    const char *problem; /* the new password's problem, told only after the old one matched */
+    const char *throttle_key;
+    char new_hash[PWHASH_STRBYTES];
+} pwchange;
+
+static void pwchange_work(pwjob *j)
+{
+    pwchange *c = (pwchange *)((char *)j - offsetof(pwchange, hash)); /* j->user is rq_hash's */
+    pwjob_verify(j);
+    if (j->err == RD_OK && j->ok && !c->problem) {
+        j->ok = pwhash_hash(c->new_pw, c->new_len, c->new_hash);
+        if (!j->ok)
+            j->err = RD_UNAVAILABLE;
+    }
+}
+
+static void password_changed(rq *r, store_write *w)
+{
+    if (w->err != RD_OK) {
+        problem_send(r, w->err == RD_NOT_FOUND ? RD_UNAUTHORIZED : w->err, NULL, NULL);
+        return;
+    }
+    style(r)->ok(r, "success");
+}
+
+static void pwchange_checked(rq *r, pwjob *j)
+{
+    pwchange *c = (pwchange *)((char *)j - offsetof(pwchange, hash)); /* j->user is rq_hash's */
+    sodium_memzero(c->old_pw, c->old_len);
+    sodium_memzero(c->new_pw, c->new_len);
+    if (j->err != RD_OK) {
+        problem_send(r, RD_UNAVAILABLE, "the server is busy; retry shortly", NULL);
+        return;
+    }
+    if (!j->ok) {
+        long lock = throttle_fail(r->authn->thr, c->throttle_key, strlen(c->throttle_key), &account_rule, time(NULL));
+        if (lock)
+            log_warn("msg=\"change of password locked\" peer=%s lock_sec=%ld", r->peer, lock);
+        problem_send(r, RD_BAD_REQUEST, "Old password is wrong.", NULL);
+        return;
+    }
+    throttle_clear(r->authn->thr, c->throttle_key, strlen(c->throttle_key));
+    if (c->problem) {
+        problem_send(r, RD_BAD_REQUEST, c->problem, NULL);
+        return;
+    }
+    c->job.ap = r->app;
+    c->job.now = (long long)time(NULL);
+    c->job.user_id = r->user_id;
+    c->job.family = r->token_sid; /* this session goes on; the others end */
+    c->job.password_hash = c->new_hash;
+    store_write *w = arena_zalloc(r->a, sizeof *w);
+    w->op = STORE_RUN;
+    w->run = authdb_change_password;
+    w->revokes = true;
+    w->ctx = c;
+    w->a = r->a;
+    _Static_assert(offsetof(pwchange, job) == 0, "ctx doubles as the authdb_job");
+    if (rq_write(r, w, password_changed) != RD_OK)
+        problem_send(r, RD_UNAVAILABLE, "the server is busy; retry shortly", NULL);
+}
+
+/* POST {old_password, password, password_2}, signed in. Zou's order of
+ * checks and messages: the old password first, then the new one's length,
+ * then the confirmation. */
+static void h_change_password(rq *r)
+{
+    const app_auth *au = r->app->auth;
+    if (!authn_require(r))
+        return;
+    json_t *body = read_json(r);
+    if (!body)
+        return;
+    size_t ol = 0, nl = 0, cl = 0;
+    const char *old = body_str(body, "old_password", &ol);
+    const char *pw = body_str(body, "password", &nl);
+    const char *pw2 = body_str(body, "password_2", &cl);
+    if (!old || !pw || !pw2) {
+        json_decref(body);
+        problem_send(r, RD_BAD_REQUEST, "a change of password needs 'old_password', 'password' and 'password_2'",
+                     NULL);
+        return;
+    }
+    pwchange *c = arena_zalloc(r->a, sizeof *c);
+    c->throttle_key = arena_printf(r->a, "u:%s", r->user_id);
+    long wait = throttle_wait(r->authn->thr, c->throttle_key, strlen(c->throttle_key), time(NULL));
+    auth_user u = {0};
+    rd_err e = wait ? RD_OK : store_auth_user_by_id(r->conn, r->app, r->user_id, r->a, &u);
+    if (wait || e != RD_OK || !u.active) {
+        json_decref(body);
+        if (wait)
+            rq_header(r, "retry-after", arena_printf(r->a, "%ld", wait));
+        problem_send(r, wait ? style(r)->locked : e == RD_OK || e == RD_NOT_FOUND ? RD_BAD_REQUEST : e,
+                     wait ? "Too many failed attempts; try again later." : "User is unactive.", NULL);
+        return;
+    }
+    /* counted in characters, as Zou's len() */
+    size_t chars = 0;
+    for (size_t i = 0; i < nl; i++)
+        chars += ((unsigned char)pw[i] & 0xc0) != 0x80;
+    if (chars < (size_t)au->min_password)
+        c->problem = "Password is too short.";
+    else if (nl > PWHASH_MAX_PASSWORD)
+        c->problem = "Password is too long.";
+    else if (nl != cl || memcmp(pw, pw2, nl) != 0)
+        c->problem = "Confirmation password doesn't match.";
+    c->old_len = ol > PWHASH_MAX_PASSWORD ? PWHASH_MAX_PASSWORD + 1 : ol;
+    c->old_pw = arena_alloc(r->a, c->old_len + 1);
+    memcpy(c->old_pw, old, c->old_len); /* an overlong one is refused by the verify, at the same cost */
+    c->new_len = nl > PWHASH_MAX_PASSWORD ? 0 : nl;
+    c->new_pw = arena_alloc(r->a, c->new_len + 1);
+    memcpy(c->new_pw, pw, c->new_len);
+    json_decref(body);
+    c->hash.password = c->old_pw;
+    c->hash.password_len = c->old_len;
+    c->hash.hash = u.password_hash;
+    c->hash.work = pwchange_work;
+    if (rq_hash(r, &c->hash, pwchange_checked) != RD_OK) {
+        sodium_memzero(c->old_pw, c->old_len);
+        sodium_memzero(c->new_pw, c->new_len);
+        problem_send(r, RD_UNAVAILABLE, "the server is busy; retry shortly", NULL);
+    }
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+/* The method names an app file may give a route (app.c checks which). */
+static const char *const method_text[] = {[M_GET] = "GET", [M_POST] = "POST"};
+
 bool authn_route(rq *r)
 {
     const app_auth *au = r->app->auth;
     if (!au)
         return false;
-    static const char *const names[] = {"login", "refresh", "logout"};
-    const char *paths[] = {au->login_path, au->refresh_path, au->logout_path};
-    void (*handlers[])(rq *) = {h_login, h_refresh, h_logout};
-    for (int i = 0; i < 3; i++) {
-        const char *p = paths[i];
+    const struct {
+        const char *name, *path, *method;
+        void (*handler)(rq *);
+    } routes[] = {
+        {"login", au->login_path, au->login_method, h_login},
+        {"refresh", au->refresh_path, au->refresh_method, h_refresh},
+        {"logout", au->logout_path, au->logout_method, h_logout},
+        {"authenticated", au->authenticated_path, au->authenticated_method, h_authenticated},
+        {"change_password", au->change_password_path, au->change_password_method, h_change_password},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const char *p = routes[i].path;
         if (!p || strlen(p) != r->path_len || memcmp(p, r->path, r->path_len) != 0)
             continue;
-        if (r->method != M_POST) {
-            rq_header(r, "allow", "POST");
-            problem_send(r, RD_METHOD, arena_printf(r->a, "%s takes POST", names[i]), NULL);
+        const char *m = (size_t)r->method < sizeof method_text / sizeof method_text[0] ? method_text[r->method] : NULL;
+        if (!m || strcmp(m, routes[i].method) != 0) {
+            rq_header(r, "allow", routes[i].method);
+            problem_send(r, RD_METHOD, arena_printf(r->a, "%s takes %s", routes[i].name, routes[i].method), NULL);
             return true;
         }
-        handlers[i](r);
+        routes[i].handler(r);
         return true;
+    }
+    /* features the app does not offer: the path and everything under it */
+    for (size_t i = 0; i < au->n_off; i++) {
+        size_t n = strlen(au->off_paths[i]);
+        if (r->path_len >= n && memcmp(r->path, au->off_paths[i], n) == 0 &&
+            (r->path_len == n || r->path[n] == '/')) {
+            problem_send(r, RD_BAD_REQUEST, au->off_messages[i], NULL);
+            return true;
+        }
     }
     return false;
 }
@@ -510,7 +907,7 @@ bool authn_require(rq *r)
     authjwt_err je = authjwt_verify(r->authn->keys, h, n, &ex, time(NULL), r->a, &c);
     if (je != AUTHJWT_OK) {
         log_info("msg=\"token refused\" reason=%s", authjwt_strerror(je));
-        unauthorized(r, je == AUTHJWT_EXPIRED ? "the token has expired" : "the token is not valid", true);
+        unauthorized(r, je == AUTHJWT_EXPIRED ? style(r)->expired : "the token is not valid", true);
         return false;
     }
     if (!jti_current(r, c.jti)) {

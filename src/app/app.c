@@ -509,6 +509,12 @@ enum {
     AUK_DENIED_STATUS,
     AUK_SUPERUSERS,
     AUK_DEFAULT_ACCESS,
+    AUK_STYLE,
+    AUK_LOGIN_ALSO,
+    AUK_REFRESH_ROTATE,
+    AUK_MIN_PASSWORD,
+    AUK_DISABLED_ROUTES,
+    AUK_ANSWER_ROW,
     AUK__COUNT
 };
 static const app__key auth_keys[] = {
@@ -529,6 +535,12 @@ static const app__key auth_keys[] = {
     [AUK_DENIED_STATUS] = {"denied_status"},
     [AUK_SUPERUSERS] = {"superusers"},
     [AUK_DEFAULT_ACCESS] = {"default_access"},
+    [AUK_STYLE] = {"style"},
+    [AUK_LOGIN_ALSO] = {"login_also"},
+    [AUK_REFRESH_ROTATE] = {"refresh_rotate"},
+    [AUK_MIN_PASSWORD] = {"min_password_length"},
+    [AUK_DISABLED_ROUTES] = {"disabled_routes"},
+    [AUK_ANSWER_ROW] = {"answer_row"},
 };
 _Static_assert(sizeof auth_keys / sizeof auth_keys[0] == AUK__COUNT, "one row per key");
 
@@ -547,19 +559,58 @@ static const struct {
 };
 
 /* auth.routes: each optional; where each accepted path goes. */
-enum { RK_LOGIN, RK_REFRESH, RK_LOGOUT, RK__COUNT };
+enum { RK_LOGIN, RK_REFRESH, RK_LOGOUT, RK_AUTHENTICATED, RK_CHANGE_PASSWORD, RK__COUNT };
 static const app__key route_keys[] = {
     [RK_LOGIN] = {"login"},
     [RK_REFRESH] = {"refresh"},
     [RK_LOGOUT] = {"logout"},
+    [RK_AUTHENTICATED] = {"authenticated"},
+    [RK_CHANGE_PASSWORD] = {"change_password"},
 };
 _Static_assert(sizeof route_keys / sizeof route_keys[0] == RK__COUNT, "one row per key");
 static const size_t route_offsets[] = {
     [RK_LOGIN] = offsetof(app_auth, login_path),
     [RK_REFRESH] = offsetof(app_auth, refresh_path),
     [RK_LOGOUT] = offsetof(app_auth, logout_path),
+    [RK_AUTHENTICATED] = offsetof(app_auth, authenticated_path),
+    [RK_CHANGE_PASSWORD] = offsetof(app_auth, change_password_path),
 };
 _Static_assert(sizeof route_offsets / sizeof route_offsets[0] == RK__COUNT, "one per route");
+
+/* The methods a route may be declared with ("GET /path") and its default:
+ * a route that reads a body takes POST; refresh and logout may take GET
+ * (Zou), reading their token from the Authorization header. Bit i of
+ * `allowed` stands for method_names[i]. */
+enum { RM_GET = 1u << 0, RM_POST = 1u << 1 };
+static const char *const method_names[] = {"GET", "POST"};
+static const struct {
+    size_t offset; /* of the method in app_auth */
+    unsigned allowed;
+    const char *dflt;
+} route_methods[] = {
+    [RK_LOGIN] = {offsetof(app_auth, login_method), RM_POST, "POST"},
+    [RK_REFRESH] = {offsetof(app_auth, refresh_method), RM_POST | RM_GET, "POST"},
+    [RK_LOGOUT] = {offsetof(app_auth, logout_method), RM_POST | RM_GET, "POST"},
+    [RK_AUTHENTICATED] = {offsetof(app_auth, authenticated_method), RM_GET, "GET"},
+    [RK_CHANGE_PASSWORD] = {offsetof(app_auth, change_password_method), RM_POST, "POST"},
+};
+_Static_assert(sizeof route_methods / sizeof route_methods[0] == RK__COUNT, "one per route");
+
+/* auth.style: the answer shapes (app.h auth_style). */
+static const char *const auth_style_names[] = {
+    [AS_STANDARD] = "standard",
+    [AS_ZOU] = "zou",
+};
+_Static_assert(sizeof auth_style_names / sizeof auth_style_names[0] == AS__COUNT, "one name per style");
+
+/* auth.answer_row */
+enum { AR_KEY, AR_MODEL, AR_DEFAULT, AR__COUNT };
+static const app__key answer_row_keys[] = {
+    [AR_KEY] = {"key", .required = true},
+    [AR_MODEL] = {"model", .required = true},
+    [AR_DEFAULT] = {"default"},
+};
+_Static_assert(sizeof answer_row_keys / sizeof answer_row_keys[0] == AR__COUNT, "one row per key");
 
 /* An access mapping (a model's `access:`, auth.default_access). */
 enum { XK_READ, XK_WRITE, XK__COUNT };
@@ -760,6 +811,31 @@ static void read_schemes(app__ctx *c, app_auth *au, yaml_node_t *n)
     }
 }
 
+/* A route's value may start with its method: "GET /auth/logout". On a
+ * method the route cannot take, reports it and returns false; otherwise
+ * *path is moved past the method and *method set. */
+static bool read_route_method(app__ctx *c, const yaml_node_t *at, const char *what, int route,
+                              const char **path, const char **method)
+{
+    const char *sp = strchr(*path, ' ');
+    if (!sp)
+        return true;
+    size_t n = (size_t)(sp - *path);
+    for (size_t m = 0; m < sizeof method_names / sizeof method_names[0]; m++)
+        if (strlen(method_names[m]) == n && memcmp(method_names[m], *path, n) == 0 &&
+            (route_methods[route].allowed & (1u << m))) {
+            *method = method_names[m];
+            while (*sp == ' ')
+                sp++;
+            *path = sp;
+            return true;
+        }
+    app__err(c, at, "%s: '%s' is not a method this route takes (%s%s)", what,
+             app__q(c, arena_strndup(c->tmp, *path, n)), (route_methods[route].allowed & RM_POST) ? "POST" : "GET",
+             route_methods[route].allowed == (RM_GET | RM_POST) ? " or GET" : "");
+    return false;
+}
+
 /* auth.routes: absolute paths as health_path, distinct, not the health
  * path, hiding no model route. */
 static void read_auth_routes(app__ctx *c, const app *a, app_auth *au, yaml_node_t *n)
@@ -773,6 +849,9 @@ static void read_auth_routes(app__ctx *c, const app *a, app_auth *au, yaml_node_
         const char *what = arena_printf(c->tmp, "routes.%s", route_keys[i].name);
         const char *s = app__str(c, rk[i].val, what);
         if (!s)
+            continue;
+        const char *method = route_methods[i].dflt;
+        if (!read_route_method(c, rk[i].val, what, i, &s, &method))
             continue;
         if (!url_path_ok(s, true)) {
             app__err(c, rk[i].val,
@@ -799,6 +878,7 @@ static void read_auth_routes(app__ctx *c, const app *a, app_auth *au, yaml_node_
             continue;
         }
         *(const char **)((char *)au + route_offsets[i]) = arena_strdup(c->a, s);
+        *(const char **)((char *)au + route_methods[i].offset) = method;
     }
 }
 
@@ -843,11 +923,10 @@ static void resolve_auth_fields(app__ctx *c, const app *a, app_auth *au, const a
                      f->name, buf_cstr(&tn), type_names[f->type]);
             continue;
         }
-        if (auth_fields[i].identity && !(f->unique && f->required)) {
-            app__err(c, v,
-                     "%s: field '%s.%s' must be unique: true and required: true (a login names "
-                     "exactly one user)",
-                     what, au->users->name, f->name);
+        if (auth_fields[i].identity && !f->unique) {
+            /* a row without a login simply cannot sign in */
+            app__err(c, v, "%s: field '%s.%s' must be unique: true (a login names exactly one user)", what,
+                     au->users->name, f->name);
             continue;
         }
         *(const app_field **)((char *)au + auth_fields[i].offset) = f;
@@ -870,6 +949,158 @@ static void check_roles(app__ctx *c, const app_auth *au)
     }
 }
 
+/* auth.login_also: string fields of users, other than login_field, each
+ * once. They need not be unique: a sign-in takes the earliest-created row
+ * that has the value (Zou's desktop_login). */
+static void read_login_also(app__ctx *c, app_auth *au, yaml_node_t *n)
+{
+    if (!app__want(c, n, YAML_SEQUENCE_NODE, "login_also"))
+        return;
+    size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count == 0 || count > AUTH_MAX_LOGIN_ALSO) {
+        app__err(c, n, "login_also: list 1 to %d fields", AUTH_MAX_LOGIN_ALSO);
+        return;
+    }
+    const app_field **fs = arena_alloc(c->a, count * sizeof *fs);
+    size_t k = 0;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        yaml_node_t *v = app__node(c, *it);
+        const char *s = app__str(c, v, "each of login_also");
+        if (!s || !au->users || au->users->n_fields == 0)
+            continue;
+        const app_field *f = app_field_by_name(au->users, s);
+        if (!f) {
+            app__err(c, v, "login_also: model '%s' has no field '%s'", au->users->name, app__q(c, s));
+            continue;
+        }
+        if (f->type != FT_STRING) {
+            app__err(c, v, "login_also: field '%s.%s' must be of type string, not %s", au->users->name, f->name,
+                     type_names[f->type]);
+            continue;
+        }
+        bool dup = f == au->login;
+        for (size_t j = 0; j < k && !dup; j++)
+            dup = fs[j] == f;
+        if (dup) {
+            app__err(c, v, "login_also: '%s' is already a login field", f->name);
+            continue;
+        }
+        fs[k++] = f;
+    }
+    au->login_also = fs;
+    au->n_login_also = k;
+}
+
+/* auth.disabled_routes: {path: message}. Each path (and everything under
+ * it) answers 400 with the message, whatever the method. */
+static void read_disabled_routes(app__ctx *c, const app *a, app_auth *au, yaml_node_t *n)
+{
+    if (!app__want(c, n, YAML_MAPPING_NODE, "disabled_routes"))
+        return;
+    size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    if (count > AUTH_MAX_OFF) {
+        app__err(c, n, "disabled_routes: too many paths (%zu; at most %d)", count, AUTH_MAX_OFF);
+        return;
+    }
+    const char **paths = arena_alloc(c->a, (count ? count : 1) * sizeof *paths);
+    const char **msgs = arena_alloc(c->a, (count ? count : 1) * sizeof *msgs);
+    size_t k = 0;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = app__node(c, p->key), *vn = app__node(c, p->value);
+        const char *path = app__key_text(c, kn, "disabled_routes");
+        const char *msg = app__str(c, vn, "a message of disabled_routes");
+        if (!path || !msg)
+            continue;
+        if (!url_path_ok(path, true)) {
+            app__err(c, kn, "disabled_routes: '%s' must be an absolute path ([A-Za-z0-9_.-] segments, "
+                            "no trailing slash, at most %d characters)",
+                     app__q(c, path), RD_MAX_URL_PATH);
+            continue;
+        }
+        size_t ml = strlen(msg);
+        bool ok = ml >= 1 && ml <= AUTH_MAX_OFF_MESSAGE;
+        for (const char *q = msg; ok && *q; q++)
+            ok = *q >= 0x20 && *q <= 0x7e;
+        if (!ok) {
+            app__err(c, vn, "disabled_routes: the message must be 1 to %d printable ASCII characters",
+                     AUTH_MAX_OFF_MESSAGE);
+            continue;
+        }
+        size_t j = 0;
+        while (j < k && strcmp(paths[j], path) != 0)
+            j++;
+        if (j < k) {
+            app__err(c, kn, "disabled_routes: '%s' is listed twice", path);
+            continue;
+        }
+        if (strcmp(path, a->health_path) == 0 || hidden_model(a, path)) {
+            app__err(c, kn, "disabled_routes: '%s' would hide %s", path,
+                     hidden_model(a, path) ? "a model route" : "the health path");
+            continue;
+        }
+        paths[k] = arena_strdup(c->a, path);
+        msgs[k++] = arena_strdup(c->a, msg);
+    }
+    au->off_paths = paths;
+    au->off_messages = msgs;
+    au->n_off = k;
+}
+
+/* auth.answer_row: {key, model, default: {string field: text}}. */
+static void read_answer_row(app__ctx *c, const app *a, app_auth *au, yaml_node_t *n)
+{
+    app__kv k[AR__COUNT];
+    if (!app__map(c, n, NULL, "answer_row", answer_row_keys, AR__COUNT, k))
+        return;
+    const char *key = k[AR_KEY].val ? app__str(c, k[AR_KEY].val, "answer_row.key") : NULL;
+    const char *model = k[AR_MODEL].val ? app__str(c, k[AR_MODEL].val, "answer_row.model") : NULL;
+    if (key && (!app__name_ok(key) || strcmp(key, "user") == 0 || strcmp(key, "login") == 0 ||
+                strstr(key, "token") || strcmp(key, "authenticated") == 0)) {
+        app__err(c, k[AR_KEY].val, "answer_row.key: '%s' must be a name ([a-z][a-z0-9_]*) other than the "
+                                   "answer's own keys (user, login, authenticated, *token*)",
+                 app__q(c, key));
+        key = NULL;
+    }
+    const app_model *m = model ? app_model_by_name(a, model) : NULL;
+    if (model && !m && a->n_models)
+        app__err(c, k[AR_MODEL].val, "answer_row.model: there is no model '%s' in this file", app__q(c, model));
+    if (!key || !m)
+        return;
+    yaml_node_t *d = k[AR_DEFAULT].val;
+    size_t count = d && app__want(c, d, YAML_MAPPING_NODE, "answer_row.default")
+                       ? (size_t)(d->data.mapping.pairs.top - d->data.mapping.pairs.start)
+                       : 0;
+    const char **fs = arena_alloc(c->a, (count ? count : 1) * sizeof *fs);
+    const char **vs = arena_alloc(c->a, (count ? count : 1) * sizeof *vs);
+    size_t nd = 0;
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_pair_t *p = d->data.mapping.pairs.start + i;
+        yaml_node_t *kn = app__node(c, p->key), *vn = app__node(c, p->value);
+        const char *fname = app__key_text(c, kn, "answer_row.default");
+        const char *val = app__str(c, vn, "a value of answer_row.default");
+        if (!fname || !val)
+            continue;
+        const app_field *f = app_field_by_name(m, fname);
+        if (!f || (f->type != FT_STRING && f->type != FT_TEXT)) {
+            app__err(c, kn, "answer_row.default: '%s' must be a string field of model '%s'", app__q(c, fname),
+                     m->name);
+            continue;
+        }
+        if (f->max_length && (int64_t)strlen(val) > f->max_length) {
+            app__err(c, vn, "answer_row.default: '%s' is longer than %s.%s's max_length", app__q(c, val), m->name,
+                     f->name);
+            continue;
+        }
+        fs[nd] = f->name;
+        vs[nd++] = arena_strdup(c->a, val);
+    }
+    au->row_key = arena_strdup(c->a, key);
+    au->row_model = m;
+    au->row_default_fields = fs;
+    au->row_default_values = vs;
+    au->n_row_default = nd;
+}
+
 static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *owner)
 {
     app__kv k[AUK__COUNT];
@@ -885,6 +1116,11 @@ static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *ow
     au->password_field = "password";
     au->api_key_field = "api_key";
     au->denied_status = DEFAULT_DENIED_STATUS;
+    au->style = AS_STANDARD;
+    au->refresh_rotate = true;
+    au->min_password = AUTH_MIN_PASSWORD;
+    for (int i = 0; i < RK__COUNT; i++)
+        *(const char **)((char *)au + route_methods[i].offset) = route_methods[i].dflt;
     const char **su = arena_alloc(c->a, sizeof *su);
     su[0] = arena_strdup(c->a, "admin");
     au->superusers = su;
@@ -953,6 +1189,26 @@ static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *ow
                    &au->n_superusers);
     if (k[AUK_DEFAULT_ACCESS].val)
         app__load_access(c, k[AUK_DEFAULT_ACCESS].val, "auth.default_access", &au->default_access);
+    if (k[AUK_STYLE].val) {
+        int st = AS_STANDARD;
+        read_choice(c, k[AUK_STYLE].val, "style", auth_style_names, AS__COUNT, &st);
+        au->style = (auth_style)st;
+    }
+    if (k[AUK_LOGIN_ALSO].val)
+        read_login_also(c, au, k[AUK_LOGIN_ALSO].val);
+    if (k[AUK_REFRESH_ROTATE].val)
+        app__bool(c, k[AUK_REFRESH_ROTATE].val, "refresh_rotate", &au->refresh_rotate);
+    /* refresh_grace counts from a family's one access token; without
+     * rotation a family has many, so the two do not mix */
+    if (!au->refresh_rotate && au->refresh_grace > 0)
+        app__err(c, k[AUK_REFRESH_ROTATE].val, "refresh_rotate: false cannot be combined with refresh_grace");
+    if (k[AUK_MIN_PASSWORD].val &&
+        app__int(c, k[AUK_MIN_PASSWORD].val, "min_password_length", AUTH_MIN_PASSWORD, AUTH_MAX_MIN_PASSWORD, &v))
+        au->min_password = v;
+    if (k[AUK_DISABLED_ROUTES].val)
+        read_disabled_routes(c, a, au, k[AUK_DISABLED_ROUTES].val);
+    if (k[AUK_ANSWER_ROW].val)
+        read_answer_row(c, a, au, k[AUK_ANSWER_ROW].val);
     check_roles(c, au);
 }
 

@@ -136,6 +136,13 @@ struct app_model {
     unsigned line;
 };
 
+/* Shapes of the auth routes' answers (api/authn.c holds one row per style). */
+typedef enum auth_style {
+    AS_STANDARD, /* tokens with token_type and expires_in; failures as problem documents */
+    AS_ZOU,      /* Zou's: {"user", ..., "login": true, tokens}, {"login": false}, {"logout": true} */
+    AS__COUNT
+} auth_style;
+
 /* Authentication (docs/auth.md, "The auth section"). Present when the app
  * file has an `auth:` section; then every model route needs a token. */
 typedef struct app_auth {
@@ -162,6 +169,28 @@ typedef struct app_auth {
     const char *const *superusers; /* roles with every right on every model; default ["admin"] */
     size_t n_superusers;
     app_access default_access;  /* for models without `access:`; default: superusers only */
+    /* Zou-compatible sign-in (docs/auth.md, "Answer styles"). */
+    auth_style style;           /* shapes of the auth routes' answers; default AS_STANDARD */
+    const app_field *const *login_also; /* string fields of users tried, in order, when no login matches */
+    size_t n_login_also;
+    bool refresh_rotate;        /* a refresh spends its token and hands out a new one (default true) */
+    long long min_password;     /* shortest new password (change_password); default 8 */
+    /* The method each auth route takes ("POST" unless the file says). */
+    const char *login_method, *refresh_method, *logout_method;
+    const char *authenticated_path, *authenticated_method;     /* GET: who is signed in */
+    const char *change_password_path, *change_password_method; /* POST {old_password, password, password_2} */
+    /* Paths (and everything under them) answered 400 with a fixed message:
+     * features the app does not offer (Zou: FIDO, SAML, OIDC). */
+    const char *const *off_paths;
+    const char *const *off_messages;
+    size_t n_off;
+    /* answer_row: the login and authenticated answers also carry the first
+     * row of a model under a key, or a fixed object when it has no row. */
+    const char *row_key;        /* NULL: no such row */
+    const app_model *row_model;
+    const char *const *row_default_fields; /* string fields of row_model set in the fixed object */
+    const char *const *row_default_values;
+    size_t n_row_default;
 } app_auth;
 
 typedef struct app {

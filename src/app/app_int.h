@@ -33,6 +33,16 @@
 #define APP_MAX_FILTER_TTL (365 * 86400)
 #define APP_MAX_VERSION 1000000
 #define APP_MAX_VERSIONS 100
+/* auth.disabled_routes and auth.login_also are matched on every sign-in
+ * (paths, lookups); a disabled route's message is sent as is. */
+#define AUTH_MAX_OFF 16
+#define AUTH_MAX_OFF_MESSAGE 200
+#define AUTH_MAX_LOGIN_ALSO 4
+/* auth.min_password_length: ASVS 2.1.1 asks at least 8 (Zou's
+ * MIN_PASSWORD_LENGTH too); 128 is far past any policy and below
+ * PWHASH_MAX_PASSWORD (1024), so some password always passes. */
+#define AUTH_MIN_PASSWORD 8
+#define AUTH_MAX_MIN_PASSWORD 128
 
 typedef struct app__diag {
     size_t line, col; /* 1-based */

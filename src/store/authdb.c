@@ -87,6 +87,31 @@ rd_err store_auth_user_by_login(store_conn *c, const app *ap, const char *login,
     return read_user(st, a, out);
 }
 
+rd_err store_auth_user_by_id(store_conn *c, const app *ap, const char *id, arena *a, auth_user *out)
+{
+    sqlite3_stmt *st = store__stmt(store__conn_cache(c), user_sql(ap, a, "WHERE t.\"id\" = ?1"));
+    if (!st)
+        return RD_INTERNAL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    return read_user(st, a, out);
+}
+
+rd_err store_auth_user_by_any_login(store_conn *c, const app *ap, const char *login, arena *a, auth_user *out)
+{
+    rd_err e = store_auth_user_by_login(c, ap, login, a, out);
+    const app_auth *au = ap->auth;
+    for (size_t i = 0; e == RD_NOT_FOUND && i < au->n_login_also && login[0]; i++) {
+        const char *where =
+            arena_printf(a, "WHERE t.\"%s\" = ?1 ORDER BY t.rowid LIMIT 1", au->login_also[i]->name);
+        sqlite3_stmt *st = store__stmt(store__conn_cache(c), user_sql(ap, a, where));
+        if (!st)
+            return RD_INTERNAL;
+        sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+        e = read_user(st, a, out);
+    }
+    return e;
+}
+
 rd_err store_auth_user_by_key(store_conn *c, const app *ap, const char *key_hash, arena *a, auth_user *out)
 {
     const char *where = "WHERE t.\"id\" = (SELECT user_id FROM _restd_api_keys"
@@ -231,6 +256,19 @@ bool authdb_rotate(sqlite3 *db, store_write *w)
     j->user.id = user;
     j->user_id = user;
     j->family = family;
+    if (j->keep) {
+        /* No rotation: the token stays as it is. The new access token is
+         * recorded as a row of the family that no presented token can match
+         * (its key is not a SHA-256 hex), already spent, so ending the
+         * family (logout, reuse, disable) revokes it with the others. */
+        const char *key = arena_printf(w->a, "jti:%s", j->access_jti);
+        if (run1(db,
+                 "INSERT INTO _restd_refresh (token_hash, family, user_id, access_jti, access_exp, expires_at,"
+                 " used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+                 "ttttii", key, family, user, j->access_jti, j->access_exp, j->now) != SQLITE_DONE)
+            return fail(w, RD_INTERNAL, NULL);
+        return true;
+    }
     if (run1(db, "UPDATE _restd_refresh SET used_at = ?2 WHERE token_hash = ?1", "ti", j->presented_hash, j->now) !=
             SQLITE_DONE ||
         !insert_refresh(db, j, family))
@@ -269,6 +307,22 @@ bool authdb_set_password(sqlite3 *db, store_write *w)
                   " updated_at = excluded.updated_at",
                   "tti", j->user_id, j->password_hash, j->now);
     return rc == SQLITE_DONE ? true : fail(w, RD_NOT_FOUND, "no such user");
+}
+
+bool authdb_change_password(sqlite3 *db, store_write *w)
+{
+    authdb_job *j = w->ctx;
+    if (!authdb_set_password(db, w))
+        return false;
+    /* the other sessions may have been opened with the old password */
+    run1(db,
+         "INSERT OR IGNORE INTO _restd_revoked (jti, expires_at)"
+         " SELECT access_jti, access_exp FROM _restd_refresh WHERE user_id = ?1 AND family <> ?2"
+         " AND access_exp >= ?3",
+         "tti", j->user_id, j->family ? j->family : "", j->now);
+    run1(db, "UPDATE _restd_refresh SET revoked = 1 WHERE user_id = ?1 AND family <> ?2", "tt", j->user_id,
+         j->family ? j->family : "");
+    return true;
 }
 
 bool authdb_set_disabled(sqlite3 *db, store_write *w)

@@ -28,6 +28,11 @@ typedef struct auth_user {
 /* RD_NOT_FOUND when no such user (or key). Strings live in a. */
 rd_err store_auth_user_by_login(store_conn *c, const app *ap, const char *login, arena *a, auth_user *out);
 rd_err store_auth_user_by_key(store_conn *c, const app *ap, const char *key_hash, arena *a, auth_user *out);
+/* The user with this id (a signed-in caller). */
+rd_err store_auth_user_by_id(store_conn *c, const app *ap, const char *id, arena *a, auth_user *out);
+/* A sign-in name: the login field first, then each of auth.login_also in
+ * order (the earliest-created row with that value; "" never matches). */
+rd_err store_auth_user_by_any_login(store_conn *c, const app *ap, const char *login, arena *a, auth_user *out);
 /* Whether an access token id was revoked (logout, refresh reuse). */
 rd_err store_auth_revoked(store_conn *c, const char *jti, bool *out);
 
@@ -45,6 +50,8 @@ typedef struct authdb_job {
     /* rotate: the token presented */
     const char *presented_hash;
     long long grace; /* app auth.refresh_grace */
+    bool keep;       /* refresh without rotation (auth.refresh_rotate: false): the
+                        token stays valid and the new access token joins its family */
     /* revoke: a family and/or an access token */
     const char *revoke_family;
     const char *revoke_jti;
@@ -63,6 +70,8 @@ bool authdb_login(sqlite3 *db, store_write *w);      /* store a new family's fir
 bool authdb_rotate(sqlite3 *db, store_write *w);     /* refresh: check, mark used, store the next */
 bool authdb_revoke(sqlite3 *db, store_write *w);     /* logout: end a family, block an access jti */
 bool authdb_set_password(sqlite3 *db, store_write *w);
+/* set_password, and end every session of user_id other than `family` */
+bool authdb_change_password(sqlite3 *db, store_write *w);
 bool authdb_set_disabled(sqlite3 *db, store_write *w); /* also ends every family of the user */
 bool authdb_key_create(sqlite3 *db, store_write *w);
 bool authdb_key_revoke(sqlite3 *db, store_write *w);

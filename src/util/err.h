@@ -28,6 +28,9 @@
                                                                        "Request header fields too large") \
     X(VALIDATION,   422, "https://tools.ietf.org/html/rfc4918#section-11.2",                              \
                                                                        "One or more validation errors occurred.") \
+    /* a token of the wrong kind (an access token sent to refresh): Zou's 422, never remapped */ \
+    X(WRONG_TOKEN,  422, "https://tools.ietf.org/html/rfc4918#section-11.2",                              \
+                                                                       "Wrong token type")               \
     X(TOO_MANY,     429, "https://tools.ietf.org/html/rfc6585#section-4",                                \
                                                                        "Too many requests")              \
     X(INTERNAL,     500, RD_T9110 "15.6.1",                            "Internal server error")          \

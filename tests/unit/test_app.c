@@ -1294,15 +1294,15 @@ static void test_auth_defaults(void **state)
                 "      name: {type: string, required: true, unique: true}\n"
                 "      kind: {type: string}\n"
                 "auth:\n  users: u\n  login_field: name\n  role_field: kind\n"
-                "  login_with: [api_key]\n  superusers: []\n  access_ttl: 86400\n"
-                "  refresh_ttl: 86401\n  refresh_grace: 0\n  denied_status: \"403\"\n");
+                "  login_with: [api_key]\n  superusers: []\n  access_ttl: 604800\n"
+                "  refresh_ttl: 604801\n  refresh_grace: 0\n  denied_status: \"403\"\n");
     au = a->auth;
     assert_ptr_equal(au->role, &a->models[0].fields[1]);
     assert_false(au->login_password);
     assert_true(au->login_api_key);
     assert_int_equal(au->n_superusers, 0);
-    assert_int_equal(au->access_ttl, 86400);
-    assert_int_equal(au->refresh_ttl, 86401);
+    assert_int_equal(au->access_ttl, 604800);
+    assert_int_equal(au->refresh_ttl, 604801);
     assert_int_equal(a->models[0].access.n_read, 2);
     assert_string_equal(a->models[0].access.read[0], "clerk");
     assert_string_equal(a->models[0].access.read[1], "*");
@@ -1335,8 +1335,13 @@ static void test_reject_auth_fields(void **state)
                          "auth:\n  users: person\n  login_field: email\n  role_field: role\n",
                          5, "users: there is no model 'person' in this file");
     assert_int_equal(n, 1);
-    expect_error(AUTH_HEAD "  login_field: nick\n", 15,
-                 "login_field: field 'person.nick' must be unique: true and required: true");
+    /* unique is enough: a row without a login cannot sign in */
+    app *ok = load_ok(AUTH_HEAD "  login_field: nick\n");
+    assert_ptr_equal(ok->auth->login, &ok->models[0].fields[1]);
+    app_free(ok);
+    expect_error("app: {name: t}\nmodels:\n  u: {fields: {e: {type: string}}}\n"
+                 "auth: {users: u, login_field: e}\n",
+                 4, "login_field: field 'u.e' must be unique: true (a login names exactly one user)");
     expect_error(AUTH_HEAD "  login_field: age\n", 15,
                  "login_field: field 'person.age' must be of type string, not integer");
     expect_error(AUTH_HEAD "  login_field: nope\n", 15, "login_field: model 'person' has no field 'nope'");
@@ -1406,8 +1411,8 @@ static void test_auth_schemes(void **state)
 static void test_reject_auth_values(void **state)
 {
     expect_error(AUTH_BASE "  access_ttl: 29\n", 16,
-                 "access_ttl must be an integer from 30 to 86400, not '29'");
-    expect_error(AUTH_BASE "  access_ttl: 86401\n", 16, "access_ttl must be an integer from 30 to 86400");
+                 "access_ttl must be an integer from 30 to 604800, not '29'");
+    expect_error(AUTH_BASE "  access_ttl: 604801\n", 16, "access_ttl must be an integer from 30 to 604800");
     expect_error(AUTH_BASE "  refresh_ttl: 59\n", 16,
                  "refresh_ttl must be an integer from 60 to 31536000, not '59'");
     expect_error(AUTH_BASE "  refresh_ttl: 31536001\n", 16, "refresh_ttl must be an integer");
@@ -1449,6 +1454,83 @@ static void test_reject_auth_values(void **state)
     app_free(a);
 }
 
+/* The Zou-compatible keys (docs/app-format.md): style, login_also,
+ * refresh_rotate, min_password_length, route methods, disabled_routes,
+ * answer_row. */
+static void test_auth_zou_keys(void **state)
+{
+    app *a = load_ok(AUTH_BASE "  style: zou\n  login_also: [nick]\n  refresh_rotate: false\n"
+                               "  min_password_length: 12\n"
+                               "  routes:\n    login: /api/auth/login\n    refresh: GET /api/auth/refresh-token\n"
+                               "    logout: GET  /api/auth/logout\n    authenticated: /api/auth/me\n"
+                               "    change_password: POST /api/auth/pw\n"
+                               "  disabled_routes: {/api/auth/fido: FIDO not enabled., /sso: SSO is off.}\n"
+                               "  answer_row: {key: organisation, model: project, default: {name: Acme}}\n");
+    const app_auth *au = a->auth;
+    assert_int_equal(au->style, AS_ZOU);
+    assert_int_equal(au->n_login_also, 1);
+    assert_ptr_equal(au->login_also[0], &a->models[0].fields[1]);
+    assert_false(au->refresh_rotate);
+    assert_int_equal(au->min_password, 12);
+    assert_string_equal(au->login_method, "POST");
+    assert_string_equal(au->refresh_method, "GET");
+    assert_string_equal(au->refresh_path, "/api/auth/refresh-token");
+    assert_string_equal(au->logout_method, "GET");
+    assert_string_equal(au->logout_path, "/api/auth/logout");
+    assert_string_equal(au->authenticated_method, "GET");
+    assert_string_equal(au->authenticated_path, "/api/auth/me");
+    assert_string_equal(au->change_password_method, "POST");
+    assert_int_equal(au->n_off, 2);
+    assert_string_equal(au->off_paths[1], "/sso");
+    assert_string_equal(au->off_messages[0], "FIDO not enabled.");
+    assert_string_equal(au->row_key, "organisation");
+    assert_ptr_equal(au->row_model, &a->models[1]);
+    assert_int_equal(au->n_row_default, 1);
+    assert_string_equal(au->row_default_values[0], "Acme");
+    app_free(a);
+    /* defaults */
+    a = load_ok(AUTH_BASE);
+    assert_int_equal(a->auth->style, AS_STANDARD);
+    assert_true(a->auth->refresh_rotate);
+    assert_int_equal(a->auth->min_password, 8);
+    assert_string_equal(a->auth->refresh_method, "POST");
+    assert_null(a->auth->row_key);
+    assert_int_equal(a->auth->n_off, 0);
+    app_free(a);
+
+    expect_error(AUTH_BASE "  style: django\n", 16, "style must be one of standard, zou, not 'django'");
+    expect_error(AUTH_BASE "  login_also: [age]\n", 16, "login_also: field 'person.age' must be of type string");
+    expect_error(AUTH_BASE "  login_also: [email]\n", 16, "login_also: 'email' is already a login field");
+    expect_error(AUTH_BASE "  login_also: [nope]\n", 16, "login_also: model 'person' has no field 'nope'");
+    expect_error(AUTH_BASE "  login_also: []\n", 16, "login_also: list 1 to 4 fields");
+    expect_error(AUTH_BASE "  refresh_rotate: nope\n", 16, "refresh_rotate must be true or false");
+    expect_error(AUTH_BASE "  refresh_grace: 60\n  refresh_rotate: false\n", 17,
+                 "refresh_rotate: false cannot be combined with refresh_grace");
+    expect_error(AUTH_BASE "  min_password_length: 7\n", 16, "min_password_length must be an integer from 8 to 128");
+    expect_error(AUTH_BASE "  routes: {login: GET /auth/login}\n", 16,
+                 "routes.login: 'GET' is not a method this route takes (POST)");
+    expect_error(AUTH_BASE "  routes: {refresh: DELETE /auth/r}\n", 16,
+                 "routes.refresh: 'DELETE' is not a method this route takes (POST or GET)");
+    expect_error(AUTH_BASE "  routes: {authenticated: POST /auth/me}\n", 16,
+                 "routes.authenticated: 'POST' is not a method this route takes (GET)");
+    expect_error(AUTH_BASE "  routes: {logout: GET auth/out}\n", 16, "routes.logout: 'auth/out' must be an absolute");
+    expect_error(AUTH_BASE "  disabled_routes: {fido: off}\n", 16, "disabled_routes: 'fido' must be an absolute path");
+    expect_error(AUTH_BASE "  disabled_routes: {/api/projects: off}\n", 16,
+                 "disabled_routes: '/api/projects' would hide a model route");
+    expect_error(AUTH_BASE "  disabled_routes: {/health: off}\n", 16,
+                 "disabled_routes: '/health' would hide the health path");
+    expect_error(AUTH_BASE "  disabled_routes: {/x: \"\"}\n", 16,
+                 "disabled_routes: the message must be 1 to 200 printable ASCII characters");
+    expect_error(AUTH_BASE "  disabled_routes: [/x]\n", 16, "disabled_routes must be a mapping");
+    expect_error(AUTH_BASE "  answer_row: {key: user, model: project}\n", 16,
+                 "answer_row.key: 'user' must be a name ([a-z][a-z0-9_]*) other than the answer's own keys");
+    expect_error(AUTH_BASE "  answer_row: {key: org, model: nope}\n", 16,
+                 "answer_row.model: there is no model 'nope' in this file");
+    expect_error(AUTH_BASE "  answer_row: {key: org}\n", 16, "missing required key 'model'");
+    expect_error(AUTH_BASE "  answer_row: {key: org, model: person, default: {age: x}}\n", 16,
+                 "answer_row.default: 'age' must be a string field of model 'person'");
+}
+
 static void test_reject_auth_routes(void **state)
 {
     expect_error(AUTH_BASE "  routes:\n    login: auth/login\n", 17,
@@ -1482,7 +1564,8 @@ static void test_reject_auth_keys(void **state)
     assert_int_equal(n, 1);
     expect_error(AUTH_BASE "  colour: red\n", 16, "unknown key 'colour' in auth (known keys: users, ");
     expect_error(AUTH_BASE "  routes:\n    login: /auth/login\n    signup: /auth/signup\n", 18,
-                 "unknown key 'signup' in auth.routes (known keys: login, refresh, logout)");
+                 "unknown key 'signup' in auth.routes (known keys: login, refresh, logout, authenticated, "
+                 "change_password)");
     expect_error(AUTH_BASE "  default_access: {read: [], list: []}\n", 16,
                  "unknown key 'list' in auth.default_access (known keys: read, write)");
     expect_error("app: {name: t}\nmodels:\n"
@@ -1603,6 +1686,7 @@ int main(void)
         cmocka_unit_test(test_auth_schemes),
         cmocka_unit_test(test_reject_auth_values),
         cmocka_unit_test(test_reject_auth_routes),
+        cmocka_unit_test(test_auth_zou_keys),
         cmocka_unit_test(test_reject_auth_keys),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
