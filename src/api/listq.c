@@ -549,10 +549,11 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
     /* Expensive fields stay out of lists unless included (or asked for by
      * name in `fields`); so do ref_lists under lists.relations: on_request
      * unless relations=true. */
+    const bool *sel = omit; /* fields=, before anything below marks omit */
     for (size_t i = 0; i < m->n_fields; i++) {
         const app_field *f = &m->fields[i];
         bool hide = !listq_visible(f, version);
-        bool named = omit && !omit[i];
+        bool named = sel && !sel[i];
         if (!hide && !named && f->type == FT_REF_LIST && ap->relations_on_request && !want_relations)
             hide = true;
         if (f->expensive && !hide && !named) {
