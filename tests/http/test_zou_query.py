@@ -201,6 +201,17 @@ def test_name_filter_ignores_case(kitsu):
     assert [r["id"] for r in ok_list(kitsu.get("projects", params={"name[eq]": name}))] == [p["id"]]
 
 
+def test_stored_filter_bare_name_ignores_case(kitsu, prod):
+    name = prod["project"]["name"]
+    for body, want in (({"name": name.upper()}, [prod["project"]["id"]]),
+                       ({"name": [name.lower(), "nope"]}, [prod["project"]["id"]]),
+                       ({"name": {"eq": name.upper()}}, [])):
+        r = kitsu.post("projects/filter", json=body)
+        assert r.status_code == 201, r.text
+        rows = ok_list(kitsu.get(f"projects/filter/{r.json()['id']}"))
+        assert [x["id"] for x in rows] == want, body
+
+
 def test_gazu_lookups_by_name(kitsu, prod):
     # get_task_type_by_name, get_asset_type_by_name, get_project_by_name
     ttype = kitsu.get(f"task-types/{prod['base']['task_type_id']}").json()
