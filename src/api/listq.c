@@ -224,6 +224,13 @@ static size_t split_list(const char *s, size_t n, arena *a, const char **items, 
     return count;
 }
 
+/* A bare filter (no operator) on a `filter: ilike` field compares ignoring
+ * case, whether it holds one value or a list. */
+static void bare_nocase(fterm *t)
+{
+    t->nocase = t->field->filter == FD_ILIKE && (t->op == FOP_EQ || t->op == FOP_IN);
+}
+
 /* Build one term from text (query strings). NULL on success, else a reason. */
 static const char *term_from_text(const app *ap, const app_field *f, fop op, bool explicit_op,
                                   const char *s, size_t n, arena *a, fterm *t)
@@ -280,20 +287,14 @@ static const char *term_from_text(const app *ap, const app_field *f, fop op, boo
     }
     t->vals = vals;
     t->n = k;
-    t->nocase = !explicit_op && f->filter == FD_ILIKE && (op == FOP_EQ || op == FOP_IN);
+    if (!explicit_op)
+        bare_nocase(t);
     return NULL;
 }
 
 /* ---- query parameters ------------------------------------------------ */
 
 static const char *term_from_json(const app *ap, const app_field *f, fop op, const json_t *v, arena *a, fterm *t);
-
-/* A bare filter on a `filter: ilike` field compares ignoring case, whether
- * it holds one value or a list. */
-static void bare_nocase(fterm *t)
-{
-    t->nocase = t->field->filter == FD_ILIKE && (t->op == FOP_EQ || t->op == FOP_IN);
-}
 
 /* lists.json_lists: a value starting with '[' given to a bare filter or to
  * in/nin is a JSON list of values, checked like a stored filter's list. */
@@ -477,9 +478,10 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
             }
         } else if (strncmp(p->name, "include_", 8) == 0) {
             const app_field *f = app_field_by_json(m, p->name + 8, strlen(p->name + 8));
-            if ((!f || !f->expensive || !listq_visible(f, version)) && lenient)
+            bool known = f && f->expensive && listq_visible(f, version);
+            if (!known && lenient)
                 continue;
-            if (!f || !f->expensive || !listq_visible(f, version)) {
+            if (!known) {
                 set_error(detail, a, p->name, "does not name an expensive field of this model");
                 return RD_BAD_REQUEST;
             }
