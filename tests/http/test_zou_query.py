@@ -262,6 +262,11 @@ def test_json_list_with_paging(kitsu, prod):
     ('["not-a-uuid"]', "id"),
     ("[]", "id"),
     ('["0190a2b4-1111-7000-8000-000000000001"] x', "JSON list"),
+    ("[" * 200 + "]" * 200, "JSON list"),
+    ("[1e999]", "id"),
+    ("[99999999999999999999999]", "JSON list"),
+    ('["\\u0000"]', "JSON list"),
+    ('{"a": 1}', "id"),
 ])
 def test_bad_json_list_is_400_naming_the_parameter(kitsu, value, needle):
     body = zou_400(kitsu.get("tasks", params={"id": value}), needle)
