@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "app/types.h"
+#include "json/jin.h"
 
 /* Type masks. */
 #define T(x) (1u << (x))
@@ -78,6 +79,15 @@ const app_field *listq_meta_field(const app *ap, const app_model *m, const char 
     return NULL;
 }
 
+/* A meta field by its column name (app.lists.page_order). */
+static const app_field *meta_by_column(const char *column)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(meta[i].name, column) == 0)
+            return &meta[i];
+    return NULL;
+}
+
 static const app_field *find_field(const app *ap, const app_model *m, int version, const char *key, size_t n)
 {
     const app_field *f = app_field_by_json(m, key, n);
@@ -138,12 +148,10 @@ static json_t *text_json(const app_field *f, const char *s, size_t n)
         double d = strtod(tmp, &end);
         return end == tmp + n && isfinite(d) ? json_real(d) : NULL;
     }
-    case FT_BOOLEAN:
-        if (n == 4 && memcmp(s, "true", 4) == 0)
-            return json_true();
-        if (n == 5 && memcmp(s, "false", 5) == 0)
-            return json_false();
-        return NULL;
+    case FT_BOOLEAN: {
+        bool b;
+        return query_bool(s, n, &b) ? json_boolean(b) : NULL;
+    }
     case FT_JSON:
         return NULL;
     default:
@@ -216,6 +224,13 @@ static size_t split_list(const char *s, size_t n, arena *a, const char **items, 
     return count;
 }
 
+/* A bare filter (no operator) on a `filter: ilike` field compares ignoring
+ * case, whether it holds one value or a list. */
+static void bare_nocase(fterm *t)
+{
+    t->nocase = t->field->filter == FD_ILIKE && (t->op == FOP_EQ || t->op == FOP_IN);
+}
+
 /* Build one term from text (query strings). NULL on success, else a reason. */
 static const char *term_from_text(const app *ap, const app_field *f, fop op, bool explicit_op,
                                   const char *s, size_t n, arena *a, fterm *t)
@@ -225,6 +240,7 @@ static const char *term_from_text(const app *ap, const app_field *f, fop op, boo
                             app_type_name(f->type));
     t->field = f;
     t->op = op;
+    t->nocase = false;
     if (op == FOP_NULL) {
         sqlval *v = arena_alloc(a, sizeof *v);
         if (n == 4 && memcmp(s, "true", 4) == 0)
@@ -271,10 +287,40 @@ static const char *term_from_text(const app *ap, const app_field *f, fop op, boo
     }
     t->vals = vals;
     t->n = k;
+    if (!explicit_op)
+        bare_nocase(t);
     return NULL;
 }
 
 /* ---- query parameters ------------------------------------------------ */
+
+static const char *term_from_json(const app *ap, const app_field *f, fop op, const json_t *v, arena *a, fterm *t);
+
+/* lists.json_lists: a value starting with '[' given to a bare filter or to
+ * in/nin is a JSON list of values, checked like a stored filter's list. */
+static const char *term_from_json_list(const app *ap, const app_field *f, fop op, const char *s, size_t n,
+                                       arena *a, fterm *t)
+{
+    const char *msg = NULL;
+    json_t *j = jin_parse(s, n, a, &msg);
+    const char *why = NULL;
+    if (!j)
+        why = arena_printf(a, "is not a JSON list (%s)", msg ? msg : "malformed");
+    else if (!json_is_array(j))
+        why = "is not a JSON list";
+    else
+        why = term_from_json(ap, f, op, j, a, t);
+    json_decref(j);
+    return why;
+}
+
+static bool has_param(const qparam *params, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(params[i].name, name) == 0)
+            return true;
+    return false;
+}
 
 static bool in_list(const char *name, const char *const *list)
 {
@@ -333,6 +379,9 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
     q->terms = terms;
     bool *omit = NULL;
     bool has_offset = false, has_cursor = false, has_limit = false, want_total = true;
+    bool lenient = ap->ignore_unknown_params, want_relations = false;
+    /* lists.unpaged: whole: without `page`, limit and offset mean nothing */
+    bool whole = ap->unpaged_whole && !has_param(params, n, "page");
     for (size_t i = 0; i < n; i++) {
         const qparam *p = &params[i];
         for (size_t k = 0; k < i; k++) {
@@ -343,7 +392,14 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
         }
         if (in_list(p->name, skip))
             continue;
-        if (strcmp(p->name, "limit") == 0) {
+        if (whole && (strcmp(p->name, "limit") == 0 || strcmp(p->name, "offset") == 0))
+            continue;
+        if (strcmp(p->name, "relations") == 0 && ap->relations_on_request) {
+            if (!query_bool(p->value, p->value_len, &want_relations)) {
+                set_error(detail, a, "relations", "must be true or false");
+                return RD_BAD_REQUEST;
+            }
+        } else if (strcmp(p->name, "limit") == 0) {
             if (!query_int(p->value, p->value_len, 1, max_limit, &q->limit)) {
                 set_error(detail, a, "limit", arena_printf(a, "must be an integer from 1 to %lld", max_limit));
                 return RD_BAD_REQUEST;
@@ -409,6 +465,8 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
             memset(omit, 1, m->n_fields + 2);
             for (size_t j = 0; j < k && !too_many; j++) {
                 const app_field *f = find_field(ap, m, version, items[j], lens[j]);
+                if (!f && lenient)
+                    continue;
                 if (!f) {
                     set_error(detail, a, "fields", arena_printf(a, "names '%s', which is not a field of %s", items[j], m->name));
                     return RD_BAD_REQUEST;
@@ -420,7 +478,10 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
             }
         } else if (strncmp(p->name, "include_", 8) == 0) {
             const app_field *f = app_field_by_json(m, p->name + 8, strlen(p->name + 8));
-            if (!f || !f->expensive || !listq_visible(f, version)) {
+            bool known = f && f->expensive && listq_visible(f, version);
+            if (!known && lenient)
+                continue;
+            if (!known) {
                 set_error(detail, a, p->name, "does not name an expensive field of this model");
                 return RD_BAD_REQUEST;
             }
@@ -442,6 +503,8 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
                 nl = (size_t)(br - name);
             }
             const app_field *f = find_field(ap, m, version, name, nl);
+            if (!f && lenient)
+                continue; /* Zou filters only on columns and ignores other names */
             if (!f) {
                 *detail = arena_printf(a, "unknown query parameter '%s': %s has no such field", name, m->name);
                 return RD_BAD_REQUEST;
@@ -450,7 +513,15 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
                 set_error(detail, a, name, arena_printf(a, "is one filter too many (at most %d)", RD_MAX_FILTER_TERMS));
                 return RD_BAD_REQUEST;
             }
-            const char *why = term_from_text(ap, f, op, br != NULL, p->value, p->value_len, a, &terms[q->n_terms]);
+            fterm *t = &terms[q->n_terms];
+            const char *why;
+            if (ap->json_lists && p->value[0] == '[' && (!br || op == FOP_IN || op == FOP_NIN)) {
+                why = term_from_json_list(ap, f, op, p->value, p->value_len, a, t);
+                if (!why && !br)
+                    bare_nocase(t);
+            } else {
+                why = term_from_text(ap, f, op, br != NULL, p->value, p->value_len, a, t);
+            }
             if (why) {
                 set_error(detail, a, name, why);
                 return RD_BAD_REQUEST;
@@ -466,13 +537,28 @@ rd_err listq_parse(const app *ap, const app_model *m, int version, const qparam 
         if (!has_limit && ap->default_limit <= 0)
             q->limit = RD_DEFAULT_PAGE;
         q->offset = (out->page - 1) * q->limit;
+        if (!q->n_sort && ap->n_page_order) {
+            sortkey *sk = arena_alloc(a, sizeof *sk * ap->n_page_order);
+            for (size_t i = 0; i < ap->n_page_order; i++)
+                sk[i] = (sortkey){.field = meta_by_column(ap->page_order[i].column), .desc = ap->page_order[i].desc};
+            q->sort = sk;
+            q->n_sort = ap->n_page_order;
+        }
+    } else if (whole) {
+        q->limit = max_limit;
+        q->offset = 0;
     }
     /* Expensive fields stay out of lists unless included (or asked for by
-     * name in `fields`). */
+     * name in `fields`); so do ref_lists under lists.relations: on_request
+     * unless relations=true. */
+    const bool *sel = omit; /* fields=, before anything below marks omit */
     for (size_t i = 0; i < m->n_fields; i++) {
         const app_field *f = &m->fields[i];
         bool hide = !listq_visible(f, version);
-        if (f->expensive && !hide && !(omit && !omit[i])) {
+        bool named = sel && !sel[i];
+        if (!hide && !named && f->type == FT_REF_LIST && ap->relations_on_request && !want_relations)
+            hide = true;
+        if (f->expensive && !hide && !named) {
             bool inc = false;
             for (size_t k = 0; k < n && !inc; k++)
                 inc = strncmp(params[k].name, "include_", 8) == 0 && strcmp(params[k].name + 8, f->json_name) == 0 &&
@@ -613,10 +699,12 @@ rd_err listq_from_json(const app *ap, const app_model *m, int version, const jso
         }
         const char *why = nt == cap || nt == RD_MAX_FILTER_TERMS ? "is one filter too many"
                                                                   : term_from_json(ap, f, FOP_EQ, v, a, &terms[nt]);
-        if (why)
+        if (why) {
             verrs_add(errs, a, key, arena_printf(a, "%s %s.", key, why));
-        else
+        } else {
+            bare_nocase(&terms[nt]);
             nt++;
+        }
     }
     out->q.terms = terms;
     out->q.n_terms = nt;

@@ -3,6 +3,7 @@
 #include "util/text.h"
 
 #include <limits.h>
+#include <strings.h>
 #include <string.h>
 
 static char *decode(const char *s, size_t n, arena *a, size_t *outn)
@@ -86,4 +87,18 @@ bool query_int(const char *s, size_t n, long long min, long long max, long long 
         return false;
     *out = v;
     return true;
+}
+
+/* strtobool's words; the index parity is the value. */
+static const char *const bool_words[] = {"n", "y", "no", "yes", "f", "t", "false", "true", "off", "on", "0", "1"};
+
+bool query_bool(const char *s, size_t n, bool *out)
+{
+    for (size_t i = 0; i < sizeof bool_words / sizeof bool_words[0]; i++) {
+        if (strlen(bool_words[i]) == n && strncasecmp(bool_words[i], s, n) == 0) {
+            *out = i % 2 == 1;
+            return true;
+        }
+    }
+    return false;
 }

@@ -24,6 +24,11 @@ typedef struct qparam {
  * without '=' has an empty value. */
 int query_parse(const char *q, size_t n, arena *a, qparam *out, size_t cap, const char **bad);
 
+/* A boolean as Python's strtobool reads it, ignoring ASCII case: true for
+ * y, yes, t, true, on, 1; false for n, no, f, false, off, 0. gazu sends
+ * Python's True/False. False (and *out untouched) for anything else. */
+bool query_bool(const char *s, size_t n, bool *out);
+
 /* Strict decimal parse of the whole string into [min, max]. */
 bool query_int(const char *s, size_t n, long long min, long long max, long long *out);
 

@@ -177,14 +177,39 @@ static const app__key limit_keys[] = {
 _Static_assert(sizeof limit_keys / sizeof limit_keys[0] == LK__COUNT, "one row per key");
 
 /* app.lists: how lists page (docs/query.md). */
-enum { LSK_DEFAULT_LIMIT, LSK_MAX_LIMIT, LSK_PAGING, LSK_FILTER_TTL, LSK__COUNT };
+enum {
+    LSK_DEFAULT_LIMIT,
+    LSK_MAX_LIMIT,
+    LSK_PAGING,
+    LSK_FILTER_TTL,
+    LSK_UNKNOWN,
+    LSK_UNPAGED,
+    LSK_RELATIONS,
+    LSK_JSON_LISTS,
+    LSK_PAGE_ORDER,
+    LSK__COUNT
+};
 static const app__key list_keys[] = {
     [LSK_DEFAULT_LIMIT] = {"default_limit"},
     [LSK_MAX_LIMIT] = {"max_limit"},
     [LSK_PAGING] = {"paging"},
     [LSK_FILTER_TTL] = {"stored_filter_ttl"},
+    [LSK_UNKNOWN] = {"unknown_params"},
+    [LSK_UNPAGED] = {"unpaged"},
+    [LSK_RELATIONS] = {"relations"},
+    [LSK_JSON_LISTS] = {"json_lists"},
+    [LSK_PAGE_ORDER] = {"page_order"},
 };
 _Static_assert(sizeof list_keys / sizeof list_keys[0] == LSK__COUNT, "one row per key");
+
+/* The two-way choices of app.lists; the first word is the default. */
+static const char *const unknown_names[] = {"reject", "ignore"};
+static const char *const unpaged_names[] = {"limit", "whole"};
+static const char *const relations_names[] = {"always", "on_request"};
+
+/* Columns every model has: the only ones an app-wide order can name. */
+static const char *const meta_columns[] = {"id", "created_at", "updated_at"};
+#define N_META_COLUMNS (sizeof meta_columns / sizeof meta_columns[0])
 
 /* How long a stored filter lives when lists.stored_filter_ttl is not set:
  * a day, in seconds. */
@@ -302,6 +327,77 @@ static bool vendor_ok(const char *s)
     return i <= RD_MAX_NAME;
 }
 
+/* A two-way choice of app.lists into *out (true: the second word). */
+static void read_switch(app__ctx *c, const yaml_node_t *v, const char *what, const char *const names[2],
+                        bool *out)
+{
+    int i = *out;
+    read_choice(c, v, what, names, 2, &i);
+    *out = i == 1;
+}
+
+/* app.lists.page_order: "[-]column" items, each of meta_columns at most once. */
+static void load_page_order(app__ctx *c, app *a, yaml_node_t *n)
+{
+    if (!app__want(c, n, YAML_SEQUENCE_NODE, "page_order"))
+        return;
+    size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count == 0 || count > N_META_COLUMNS) {
+        app__err(c, n, "page_order: list 1 to %zu of id, created_at, updated_at", N_META_COLUMNS);
+        return;
+    }
+    app_sort *keys = arena_alloc(c->a, count * sizeof *keys);
+    size_t k = 0;
+    bool seen[N_META_COLUMNS] = {false};
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        yaml_node_t *v = app__node(c, *it);
+        const char *s = app__str(c, v, "each of page_order");
+        if (!s)
+            return;
+        bool desc = s[0] == '-';
+        size_t j = 0;
+        while (j < N_META_COLUMNS && strcmp(meta_columns[j], s + desc) != 0)
+            j++;
+        if (j == N_META_COLUMNS) {
+            app__err(c, v, "page_order: '%s' is not id, created_at or updated_at (with an optional '-' for "
+                           "descending)", app__q(c, s));
+            return;
+        }
+        if (seen[j]) {
+            app__err(c, v, "page_order: %s is listed twice", meta_columns[j]);
+            return;
+        }
+        seen[j] = true;
+        keys[k++] = (app_sort){.column = meta_columns[j], .desc = desc};
+    }
+    a->page_order = keys;
+    a->n_page_order = k;
+}
+
+/* The Zou-compatible list switches (docs/query.md, "Lenient lists"). */
+static void load_list_leniency(app__ctx *c, app *a, app__kv *lk)
+{
+    if (lk[LSK_UNKNOWN].val)
+        read_switch(c, lk[LSK_UNKNOWN].val, "unknown_params", unknown_names, &a->ignore_unknown_params);
+    if (lk[LSK_UNPAGED].val) {
+        read_switch(c, lk[LSK_UNPAGED].val, "unpaged", unpaged_names, &a->unpaged_whole);
+        if (a->unpaged_whole && a->paging != PG_PAGE) {
+            app__err(c, lk[LSK_UNPAGED].key, "unpaged: whole needs paging: page");
+            a->unpaged_whole = false;
+        }
+    }
+    if (lk[LSK_RELATIONS].val)
+        read_switch(c, lk[LSK_RELATIONS].val, "relations", relations_names, &a->relations_on_request);
+    if (lk[LSK_JSON_LISTS].val)
+        app__bool(c, lk[LSK_JSON_LISTS].val, "json_lists", &a->json_lists);
+    if (lk[LSK_PAGE_ORDER].val) {
+        if (a->paging != PG_PAGE)
+            app__err(c, lk[LSK_PAGE_ORDER].key, "page_order needs paging: page");
+        else
+            load_page_order(c, a, lk[LSK_PAGE_ORDER].val);
+    }
+}
+
 /* app.lists. default_limit is checked against max_limit only when max_limit
  * could be read, so one bad value is reported once. */
 static void load_lists(app__ctx *c, app *a, yaml_node_t *n)
@@ -336,6 +432,7 @@ static void load_lists(app__ctx *c, app *a, yaml_node_t *n)
     if (lk[LSK_FILTER_TTL].val &&
         app__int(c, lk[LSK_FILTER_TTL].val, "stored_filter_ttl", 1, APP_MAX_FILTER_TTL, &v))
         a->stored_filter_ttl = v;
+    load_list_leniency(c, a, lk);
 }
 
 /* app.versions: distinct positive integers in ascending order. The list is
@@ -1212,6 +1309,21 @@ static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *ow
     check_roles(c, au);
 }
 
+/* With lists.relations: on_request, `relations` is a list parameter: a field
+ * with that payload key could never be filtered on. */
+static void check_relations_key(app__ctx *c, const app *a)
+{
+    if (!a->relations_on_request)
+        return;
+    for (size_t i = 0; i < a->n_models; i++)
+        for (size_t j = 0; j < a->models[i].n_fields; j++)
+            if (strcmp(a->models[i].fields[j].json_name, "relations") == 0)
+                app__err_at(c, a->models[i].fields[j].line, 1,
+                            "field '%s.%s': the payload key 'relations' is the list parameter of "
+                            "lists.relations: on_request; rename it with json_name",
+                            a->models[i].name, a->models[i].fields[j].name);
+}
+
 /* ---- load and free ---------------------------------------------------------- */
 
 app *app_load(const char *dir, char **errors)
@@ -1252,6 +1364,7 @@ app *app_load(const char *dir, char **errors)
             if (top[TK_MODELS].val)
                 app__load_models(&c, a, top[TK_MODELS].val);
             check_health_path(&c, a, ak[AK_HEALTH_PATH].val);
+            check_relations_key(&c, a);
             if (top[TK_AUTH].val)
                 load_auth(&c, a, top[TK_AUTH].val, top[TK_AUTH].key);
         }

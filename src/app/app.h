@@ -72,6 +72,19 @@ typedef struct app_concat_part {
     const struct app_field *field; /* NULL for a literal */
     const char *literal;
 } app_concat_part;
+/* What a field's bare filter (`key=value`, no operator) means
+ * (docs/query.md). */
+typedef enum filter_default {
+    FD_EQ,    /* equality as the type compares */
+    FD_ILIKE, /* equality ignoring ASCII case (Zou filters `name` with ILIKE) */
+    FD__COUNT
+} filter_default;
+
+/* A key of the page-mode default order: a column every model has. */
+typedef struct app_sort {
+    const char *column; /* "id", "created_at" or "updated_at" */
+    bool desc;
+} app_sort;
 
 typedef struct app_field {
     const char *name;       /* snake_case; the column name */
@@ -98,6 +111,7 @@ typedef struct app_field {
     bool create_only;       /* settable on POST; a value on PUT/PATCH is ignored */
     const app_concat_part *computed; /* computed: {concat: [...]}: a generated column (read-only); or NULL */
     size_t n_computed;
+    filter_default filter;  /* string/text: what `key=value` means */
 } app_field;
 
 typedef struct app_index {
@@ -212,6 +226,14 @@ typedef struct app {
     long long max_limit;
     paging_style paging;
     long long stored_filter_ttl; /* seconds */
+    bool ignore_unknown_params;  /* lists.unknown_params: ignore (Zou): unknown names, also in fields=, are skipped */
+    bool unpaged_whole;          /* lists.unpaged: whole: page mode without `page` returns up to max_limit rows;
+                                    limit and offset are ignored (Zou) */
+    bool relations_on_request;   /* lists.relations: on_request: ref_list fields are left out of list rows
+                                    unless relations=<true> */
+    bool json_lists;             /* lists.json_lists: a bare filter value starting with '[' is a JSON list (IN) */
+    const app_sort *page_order;  /* lists.page_order: the order of a page-mode list with `page` and no order_by */
+    size_t n_page_order;         /* 0: creation order */
     /* versions, ascending; the last is the default. Never empty once loaded. */
     const int *versions;
     size_t n_versions;

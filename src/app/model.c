@@ -68,6 +68,7 @@ enum {
     FK_UNTIL,
     FK_CREATE_ONLY,
     FK_COMPUTED,
+    FK_FILTER,
     FK__COUNT
 };
 static const app__key field_keys[] = {
@@ -88,6 +89,7 @@ static const app__key field_keys[] = {
     [FK_UNTIL] = {"until"},
     [FK_CREATE_ONLY] = {"create_only", .types = T_EVERY},
     [FK_COMPUTED] = {"computed", .types = T(FT_STRING) | T(FT_TEXT)},
+    [FK_FILTER] = {"filter", .types = T(FT_STRING) | T(FT_TEXT)},
 };
 _Static_assert(sizeof field_keys / sizeof field_keys[0] == FK__COUNT, "one row per field key");
 
@@ -97,6 +99,13 @@ static const app__key index_keys[] = {
     [IK_UNIQUE] = {"unique"},
 };
 _Static_assert(sizeof index_keys / sizeof index_keys[0] == IK__COUNT, "one row per index key");
+
+/* What a bare `key=value` filter means (field key `filter`). */
+static const char *const filter_names[] = {
+    [FD_EQ] = "eq",
+    [FD_ILIKE] = "ilike",
+};
+_Static_assert(sizeof filter_names / sizeof filter_names[0] == FD__COUNT, "one name per filter_default");
 
 /* Columns every table has; a field may not take their names or keys. */
 static const char *const reserved_fields[] = {"id", "created_at", "updated_at"};
@@ -423,6 +432,15 @@ static void field_attrs(app__ctx *c, const app *a, app_field *f, fside *fs, app_
                      app__q(c, s), RD_MAX_NAME);
     }
     read_span(c, a, &fk[FK_SINCE], &fk[FK_UNTIL], "the field", &f->since, &f->until);
+    if (fk[FK_FILTER].val && (s = app__str(c, fk[FK_FILTER].val, "filter"))) {
+        size_t i = 0;
+        while (i < FD__COUNT && strcmp(filter_names[i], s) != 0)
+            i++;
+        if (i < FD__COUNT)
+            f->filter = (filter_default)i;
+        else
+            app__err(c, fk[FK_FILTER].val, "filter: must be eq or ilike, not '%s'", app__q(c, s));
+    }
     if (f->required && f->read_only && !fk[FK_DEFAULT].key && !fk[FK_COMPUTED].key)
         app__err(c, fs->key,
                  "field '%s': required and read_only together need a default (a client cannot "

@@ -133,15 +133,19 @@ int store__exec(sqlite3 *db, const char *sql)
 /* ---- builders -------------------------------------------------------- */
 
 /* Columns: id, each field (ref_list as a JSON array subquery), created_at,
- * updated_at. The emitter below reads them in the same order. */
-const char *store__sql_select_cols(arena *a, const app_model *m)
+ * updated_at. The emitter below reads them in the same order. A ref_list
+ * that omit leaves out is a NULL column: its link lookup would run for
+ * every row only to be dropped. */
+static const char *select_cols(arena *a, const app_model *m, const bool *omit)
 {
     buf b;
     buf_init(&b, a, 1 << 20);
     buf_puts(&b, "t.\"id\"");
     for (size_t i = 0; i < m->n_fields; i++) {
         const app_field *f = &m->fields[i];
-        if (f->type == FT_REF_LIST)
+        if (f->type == FT_REF_LIST && omit && omit[i])
+            buf_puts(&b, ", NULL");
+        else if (f->type == FT_REF_LIST)
             buf_printf(&b,
                        ", (SELECT json_group_array(\"target\") FROM (SELECT \"target\" FROM \"%s\""
                        " WHERE \"owner\" = t.\"id\" ORDER BY rowid))",
@@ -151,6 +155,11 @@ const char *store__sql_select_cols(arena *a, const app_model *m)
     }
     buf_puts(&b, ", t.\"created_at\", t.\"updated_at\"");
     return b.data;
+}
+
+const char *store__sql_select_cols(arena *a, const app_model *m)
+{
+    return select_cols(a, m, NULL);
 }
 
 const char *store__sql_get(arena *a, const app_model *m)
@@ -203,6 +212,8 @@ static void where(buf *b, const store_query *q)
             continue;
         }
         buf_puts(b, col);
+        if (t->nocase)
+            buf_puts(b, " COLLATE NOCASE");
         buf_puts(b, op_sql[t->op]);
         if (t->op == FOP_IN || t->op == FOP_NIN)
             placeholders(b, t->n);
@@ -230,7 +241,7 @@ const char *store__sql_list(arena *a, const app_model *m, const store_query *q)
 {
     buf b;
     buf_init(&b, a, 1 << 20);
-    buf_printf(&b, "SELECT %s, t.rowid FROM \"%s\" AS t", store__sql_select_cols(a, m), m->name);
+    buf_printf(&b, "SELECT %s, t.rowid FROM \"%s\" AS t", select_cols(a, m, q->omit), m->name);
     where(&b, q);
     /* rowid order is creation order, and an index on a filter column
      * already holds rowids in order, so a default page needs no sort. */

@@ -59,6 +59,7 @@ typedef struct fterm {
     fop op;
     const sqlval *vals;
     size_t n;
+    bool nocase; /* EQ/NE/IN/NIN on text: compare ignoring ASCII case (field key `filter: ilike`) */
 } fterm;
 
 typedef struct sortkey {

@@ -393,6 +393,6 @@ def test_errors_in_zou_shape(kitsu):
     assert {"short_name", "color"} <= fields, body
     assert_zou_error(kitsu.post("projects", data="{", headers={"Content-Type": "application/json"}),
                      400)
-    assert_zou_error(kitsu.get("projects", params={"nope": "1"}), 400)
+    assert_zou_error(kitsu.get("projects", params={"project_status_id": "not-an-id"}), 400)
     assert_zou_error(kitsu.get("projects", params={"page": "0"}), 400)
     assert_zou_error(kitsu.get("projects", params={"page": 1, "limit": 5001}), 400)

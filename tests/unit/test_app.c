@@ -437,6 +437,36 @@ static void test_list_limits(void **state)
     app_free(a);
 }
 
+/* Zou's list switches (docs/query.md, "Lenient lists") and field filter. */
+static void test_list_zou_keys(void **state)
+{
+    app *a = load_ok("app:\n  name: x\n  lists:\n    paging: page\n    unknown_params: ignore\n"
+                     "    unpaged: whole\n    relations: on_request\n    json_lists: true\n"
+                     "    page_order: [-updated_at, -created_at, id]\n"
+                     "models:\n  m: {fields: {a: {type: string, filter: ilike}, b: {type: text, filter: eq},"
+                     " c: {type: string}}}\n");
+    assert_true(a->ignore_unknown_params);
+    assert_true(a->unpaged_whole);
+    assert_true(a->relations_on_request);
+    assert_true(a->json_lists);
+    assert_int_equal(a->n_page_order, 3);
+    assert_string_equal(a->page_order[0].column, "updated_at");
+    assert_true(a->page_order[0].desc);
+    assert_string_equal(a->page_order[1].column, "created_at");
+    assert_string_equal(a->page_order[2].column, "id");
+    assert_false(a->page_order[2].desc);
+    assert_int_equal(a->models[0].fields[0].filter, FD_ILIKE);
+    assert_int_equal(a->models[0].fields[1].filter, FD_EQ);
+    assert_int_equal(a->models[0].fields[2].filter, FD_EQ);
+    app_free(a);
+    /* the defaults: strict */
+    a = load_ok("app:\n  name: x\n  lists: {paging: page, unknown_params: reject, unpaged: limit,"
+                " relations: always, json_lists: false}\nmodels:\n  m: {fields: {a: {type: text}}}\n");
+    assert_false(a->ignore_unknown_params || a->unpaged_whole || a->relations_on_request || a->json_lists);
+    assert_int_equal(a->n_page_order, 0);
+    app_free(a);
+}
+
 /* The complete example of docs/app-format.md loads. */
 static void test_doc_example(void **state)
 {
@@ -988,7 +1018,32 @@ static void test_reject_lists(void **state)
                  "paging must be one of offset, page, not 'pages'");
     expect_error(APP_HEAD "  lists:\n    paging: offset\n    colour: red\n" ONE_MODEL, 5,
                  "unknown key 'colour' in app.lists (known keys: default_limit, max_limit, paging, "
-                 "stored_filter_ttl)");
+                 "stored_filter_ttl, unknown_params, unpaged, relations, json_lists, page_order)");
+    expect_error(APP_HEAD "  lists: {unpaged: whole}\n" ONE_MODEL, 3, "unpaged: whole needs paging: page");
+    expect_error(APP_HEAD "  lists: {paging: page, unpaged: all}\n" ONE_MODEL, 3,
+                 "unpaged must be one of limit, whole, not 'all'");
+    expect_error(APP_HEAD "  lists: {unknown_params: skip}\n" ONE_MODEL, 3,
+                 "unknown_params must be one of reject, ignore, not 'skip'");
+    expect_error(APP_HEAD "  lists: {relations: true}\n" ONE_MODEL, 3,
+                 "relations must be one of always, on_request, not 'true'");
+    expect_error(APP_HEAD "  lists: {json_lists: on}\n" ONE_MODEL, 3, "json_lists");
+    expect_error(APP_HEAD "  lists: {page_order: [id]}\n" ONE_MODEL, 3, "page_order needs paging: page");
+    expect_error(APP_HEAD "  lists: {paging: page, page_order: id}\n" ONE_MODEL, 3, "page_order must be a list");
+    expect_error(APP_HEAD "  lists: {paging: page, page_order: []}\n" ONE_MODEL, 3,
+                 "page_order: list 1 to 3 of id, created_at, updated_at");
+    expect_error(APP_HEAD "  lists: {paging: page, page_order: [id, a, -b, c]}\n" ONE_MODEL, 3,
+                 "page_order: list 1 to 3");
+    expect_error(APP_HEAD "  lists:\n    paging: page\n    page_order: [-a]\n" ONE_MODEL, 5,
+                 "page_order: '-a' is not id, created_at or updated_at");
+    expect_error(APP_HEAD "  lists:\n    paging: page\n    page_order: [-id, id]\n" ONE_MODEL, 5,
+                 "page_order: id is listed twice");
+    expect_error(APP_HEAD "  lists: {relations: on_request}\nmodels:\n  m:\n    fields:\n"
+                          "      relations: {type: text}\n", 7,
+                 "field 'm.relations': the payload key 'relations' is the list parameter");
+    expect_error(APP_HEAD ONE_MODEL "  n: {fields: {b: {type: text, filter: ilikes}}}\n", 5,
+                 "filter: must be eq or ilike, not 'ilikes'");
+    expect_error(APP_HEAD ONE_MODEL "  n: {fields: {b: {type: uuid, filter: ilike}}}\n", 5,
+                 "filter is not allowed for type uuid");
     expect_error(APP_HEAD "  lists: [paging]\n" ONE_MODEL, 3, "app.lists must be a mapping, not a list");
     expect_error(APP_HEAD "  lists:\n    max_limit: 50\n    default_limit: 60\n" ONE_MODEL, 5,
                  "default_limit (60) is greater than max_limit (50)");
@@ -1649,6 +1704,7 @@ int main(void)
         cmocka_unit_test(test_key_cases),
         cmocka_unit_test(test_lists_versions),
         cmocka_unit_test(test_list_limits),
+        cmocka_unit_test(test_list_zou_keys),
         cmocka_unit_test(test_doc_example),
         cmocka_unit_test(test_demo_app),
         cmocka_unit_test(test_type_names),

@@ -76,6 +76,34 @@ static void parses_integers_strictly(void **state)
     assert_false(query_int("99999999999999999999", 20, 0, 1LL << 62, &v));
 }
 
+static void parses_python_booleans(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {"y", "Y", "yes", "YES", "t", "T", "true", "True", "TRUE", "on", "On", "1"};
+    static const char *const no[] = {"n", "N", "no", "No", "f", "F", "false", "False", "off", "OFF", "0"};
+    static const char *const neither[] = {"", "2", "tru", "yess", "truee", "True ", " 1", "nope", "-1", "01"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        bool b = false;
+        assert_true(query_bool(yes[i], strlen(yes[i]), &b));
+        assert_true(b);
+    }
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        bool b = true;
+        assert_true(query_bool(no[i], strlen(no[i]), &b));
+        assert_false(b);
+    }
+    for (size_t i = 0; i < sizeof neither / sizeof neither[0]; i++) {
+        bool b = true;
+        if (query_bool(neither[i], strlen(neither[i]), &b))
+            fail_msg("'%s' read as a boolean", neither[i]);
+        assert_true(b); /* untouched */
+    }
+    /* the length decides, not a NUL: "true" inside "trueX" is not a word */
+    bool b = false;
+    assert_false(query_bool("trueX", 4 + 1, &b));
+    assert_true(query_bool("trueX", 4, &b) && b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -83,6 +111,7 @@ int main(void)
         cmocka_unit_test(rejects_bad_escapes_and_utf8),
         cmocka_unit_test(caps_the_count),
         cmocka_unit_test(parses_integers_strictly),
+        cmocka_unit_test(parses_python_booleans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
