@@ -539,10 +539,12 @@ static const size_t route_offsets[] = {
 _Static_assert(sizeof route_offsets / sizeof route_offsets[0] == RK__COUNT, "one per route");
 
 /* An access mapping (a model's `access:`, auth.default_access). */
-enum { XK_READ, XK_WRITE, XK__COUNT };
+enum { XK_READ, XK_WRITE, XK_SCOPE, XK_FIELDS, XK__COUNT };
 static const app__key access_keys[] = {
     [XK_READ] = {"read"},
     [XK_WRITE] = {"write"},
+    [XK_SCOPE] = {"scope"},   /* read later by access.c, once auth.users is known */
+    [XK_FIELDS] = {"fields"}, /* likewise */
 };
 _Static_assert(sizeof access_keys / sizeof access_keys[0] == XK__COUNT, "one row per key");
 
@@ -633,12 +635,29 @@ static void read_roles(app__ctx *c, yaml_node_t *n, const char *what, bool star,
     *n_out = k;
 }
 
-bool app__load_access(app__ctx *c, yaml_node_t *n, const char *what, app_access *out)
+void app__read_roles(app__ctx *c, yaml_node_t *n, const char *what, const char *const **out,
+                     size_t *n_out)
+{
+    read_roles(c, n, what, false, out, n_out);
+}
+
+void app__note_role(app__ctx *c, const char *name, const yaml_node_t *at) { note_role(c, name, at); }
+
+bool app__load_access(app__ctx *c, yaml_node_t *n, const char *what, app_model *m, app_access *out)
 {
     memset(out, 0, sizeof *out);
     app__kv xk[XK__COUNT];
     if (!app__map(c, n, NULL, what, access_keys, XK__COUNT, xk))
         return false;
+    for (int k = XK_SCOPE; k <= XK_FIELDS; k++) {
+        if (!xk[k].key)
+            continue;
+        if (!m)
+            app__err(c, xk[k].key, "%s: '%s' belongs in a model's access (it names the model's fields)",
+                     what, access_keys[k].name);
+        else
+            app__note_access(c, m, k == XK_SCOPE ? xk[k].val : NULL, k == XK_FIELDS ? xk[k].val : NULL);
+    }
     if (xk[XK_READ].val)
         read_roles(c, xk[XK_READ].val, arena_printf(c->tmp, "read of %s", what), true, &out->read,
                    &out->n_read);
@@ -929,7 +948,8 @@ static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *ow
         read_roles(c, k[AUK_SUPERUSERS].val, "superusers", false, &au->superusers,
                    &au->n_superusers);
     if (k[AUK_DEFAULT_ACCESS].val)
-        app__load_access(c, k[AUK_DEFAULT_ACCESS].val, "auth.default_access", &au->default_access);
+        app__load_access(c, k[AUK_DEFAULT_ACCESS].val, "auth.default_access", NULL, &au->default_access);
+    app__resolve_access(c, a); /* before check_roles: its roles are checked too */
     check_roles(c, au);
 }
 
