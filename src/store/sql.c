@@ -162,8 +162,10 @@ const char *store__sql_get(arena *a, const app_model *m)
 /* The scope condition on the row named `row` (an alias or a quoted table
  * name), with the user at placeholder ph. On the holder row itself
  * (holder_row, or a scope without via) it tests the row's own member
- * links or owner column; otherwise the row its via reference names. The
- * link tables' primary key (owner, target) answers the member test. */
+ * links or owner column; otherwise the row its via reference names. It is
+ * written as `column IN (rows of this user)` so the planner may start from
+ * the user (the link table's target index, the owner column's index) and
+ * walk the reference's index, instead of testing every row of a big table. */
 static void scope_cond(buf *b, const app_scope *sc, const char *row, const char *ph, bool holder_row)
 {
     bool direct = holder_row || !sc->via;
@@ -171,11 +173,11 @@ static void scope_cond(buf *b, const app_scope *sc, const char *row, const char 
     if (sc->owner && direct)
         buf_printf(b, "%s.\"%s\" = %s", row, sc->owner->name, ph);
     else if (sc->owner)
-        buf_printf(b, "EXISTS (SELECT 1 FROM \"%s\" s WHERE s.\"id\" = %s.\"%s\" AND s.\"%s\" = %s)",
-                   sc->holder->name, row, idcol, sc->owner->name, ph);
+        buf_printf(b, "%s.\"%s\" IN (SELECT s.\"id\" FROM \"%s\" s WHERE s.\"%s\" = %s)", row, idcol,
+                   sc->holder->name, sc->owner->name, ph);
     else
-        buf_printf(b, "EXISTS (SELECT 1 FROM \"%s\" s WHERE s.\"owner\" = %s.\"%s\" AND s.\"target\" = %s)",
-                   sc->member->link_table, row, idcol, ph);
+        buf_printf(b, "%s.\"%s\" IN (SELECT s.\"owner\" FROM \"%s\" s WHERE s.\"target\" = %s)", row, idcol,
+                   sc->member->link_table, ph);
 }
 
 const char *store__sql_get_scoped(arena *a, const app_model *m)
