@@ -646,18 +646,12 @@ void app__note_role(app__ctx *c, const char *name, const yaml_node_t *at) { note
 bool app__load_access(app__ctx *c, yaml_node_t *n, const char *what, app_model *m, app_access *out)
 {
     memset(out, 0, sizeof *out);
-    app__kv xk[XK__COUNT];
-    if (!app__map(c, n, NULL, what, access_keys, XK__COUNT, xk))
+    app__kv xk[XK__COUNT] = {{NULL, NULL}};
+    /* scope and fields name the model's fields: not in default_access */
+    if (!app__map(c, n, NULL, what, access_keys, m ? XK__COUNT : XK_SCOPE, xk))
         return false;
-    for (int k = XK_SCOPE; k <= XK_FIELDS; k++) {
-        if (!xk[k].key)
-            continue;
-        if (!m)
-            app__err(c, xk[k].key, "%s: '%s' belongs in a model's access (it names the model's fields)",
-                     what, access_keys[k].name);
-        else
-            app__note_access(c, m, k == XK_SCOPE ? xk[k].val : NULL, k == XK_FIELDS ? xk[k].val : NULL);
-    }
+    if (xk[XK_SCOPE].key || xk[XK_FIELDS].key)
+        app__note_access(c, m, xk[XK_SCOPE].val, xk[XK_FIELDS].val);
     if (xk[XK_READ].val)
         read_roles(c, xk[XK_READ].val, arena_printf(c->tmp, "read of %s", what), true, &out->read,
                    &out->n_read);

@@ -182,7 +182,7 @@ static void test_rejects(void **state)
     char fixed[2200];
     snprintf(fixed, sizeof fixed, "%.*srole_field: role, default_access: {scope: {owner: owner}}}%s",
              (int)(p - text), text, p + strlen("role_field: role}"));
-    expect_error(fixed, 2, "belongs in a model's access");
+    expect_error(fixed, 2, "unknown key 'scope' in auth.default_access (known keys: read, write)");
 }
 
 int main(void)
