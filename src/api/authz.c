@@ -79,10 +79,10 @@ static long slot_of(const app_model *m, const app_field *f)
     return -1;
 }
 
-static bool served(const app_view *v, const app_model *m, const app_field *f)
+static bool filterable(const app_view *v, const app_model *m, const app_field *f)
 {
     long k = slot_of(m, f);
-    return k < 0 || !v->omit[k];
+    return k < 0 || !v->nofilter[k];
 }
 
 const app_field *authz_hidden_term(rq *r, const app_model *m, const store_query *q, size_t from, bool *is_sort)
@@ -92,11 +92,11 @@ const app_field *authz_hidden_term(rq *r, const app_model *m, const store_query 
         return NULL;
     *is_sort = false;
     for (size_t i = from; i < q->n_terms; i++)
-        if (!served(v, m, q->terms[i].field))
+        if (!filterable(v, m, q->terms[i].field))
             return q->terms[i].field;
     *is_sort = true;
     for (size_t i = 0; i < q->n_sort; i++)
-        if (!served(v, m, q->sort[i].field))
+        if (!filterable(v, m, q->sort[i].field))
             return q->sort[i].field;
     return NULL;
 }

@@ -31,7 +31,8 @@ const char *authz_scope_user(const rq *r, const app_model *m);
 const bool *authz_omit(rq *r, const app_model *m, const bool *base);
 
 /* The first filter term (from index `from` on) or sort key of q that
- * names a field the caller is not served of m, or NULL when there is none;
+ * names a field the caller may not filter or sort on (one it is not
+ * served, unless access.fields says otherwise), or NULL when there is none;
  * *is_sort says which kind it was. The caller answers as it does for an
  * unknown field, so a hidden field does not show through. */
 const app_field *authz_hidden_term(rq *r, const app_model *m, const store_query *q, size_t from, bool *is_sort);

@@ -152,6 +152,34 @@ static bool read_view(app__ctx *c, const app_model *m, yaml_node_t *n, const cha
     return true;
 }
 
+/* A role's value: a list (served and filterable), or {serve: [...],
+ * filter: [...]} when the filterable fields differ (Zou lets non-admins
+ * find a person by an e-mail address it does not show them). */
+enum { VK_SERVE, VK_FILTER, VK__COUNT };
+static const app__key view_keys[] = {
+    [VK_SERVE] = {"serve", .required = true},
+    [VK_FILTER] = {"filter"},
+};
+_Static_assert(sizeof view_keys / sizeof view_keys[0] == VK__COUNT, "one row per key");
+
+static bool read_role_view(app__ctx *c, const app_model *m, yaml_node_t *n, const char *what, bool *omit,
+                           bool **nofilter)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return read_view(c, m, n, what, omit);
+    app__kv k[VK__COUNT];
+    if (!app__map(c, n, NULL, what, view_keys, VK__COUNT, k) || !k[VK_SERVE].val)
+        return false;
+    if (!read_view(c, m, k[VK_SERVE].val, arena_printf(c->tmp, "serve of %s", what), omit))
+        return false;
+    if (k[VK_FILTER].val) {
+        *nofilter = arena_alloc(c->a, m->n_fields + 2);
+        if (!read_view(c, m, k[VK_FILTER].val, arena_printf(c->tmp, "filter of %s", what), *nofilter))
+            return false;
+    }
+    return true;
+}
+
 static void resolve_fields(app__ctx *c, app_model *m, yaml_node_t *n)
 {
     const char *what = arena_printf(c->tmp, "fields of the access of model '%s'", m->name);
@@ -182,10 +210,11 @@ static void resolve_fields(app__ctx *c, app_model *m, yaml_node_t *n)
             app__err(c, key, "%s: role '%s' is given twice", what, role);
             continue;
         }
-        bool *omit = arena_alloc(c->a, m->n_fields + 2);
-        if (!read_view(c, m, app__node(c, p->value), arena_printf(c->tmp, "%s, role '%s'", what, role), omit))
+        bool *omit = arena_alloc(c->a, m->n_fields + 2), *nofilter = omit;
+        if (!read_role_view(c, m, app__node(c, p->value), arena_printf(c->tmp, "%s, role '%s'", what, role), omit,
+                            &nofilter))
             continue;
-        views[k] = (app_view){.role = arena_strdup(c->a, role), .omit = omit};
+        views[k] = (app_view){.role = arena_strdup(c->a, role), .omit = omit, .nofilter = nofilter};
         if (!star)
             app__note_role(c, views[k].role, key);
         k++;

@@ -104,10 +104,13 @@ typedef struct app_scope {
 } app_scope;
 
 /* The fields one role is served of a model (access.fields): omit has one
- * entry per field, then created_at, updated_at (the store's omit mask). */
+ * entry per field, then created_at, updated_at (the store's omit mask);
+ * nofilter, in the same layout, the fields it may not filter or sort on
+ * (the same array as omit unless the file gives `filter:`). */
 typedef struct app_view {
     const char *role; /* a role name, or "*" for every other non-superuser role */
     const bool *omit;
+    const bool *nofilter;
 } app_view;
 
 /* Who may do what on a model (when the app has `auth:`). Role names are

@@ -31,6 +31,7 @@ models:
       fields:
         "*": [id, first_name, email]
         supervisor: [id, first_name, email, phone, created_at]
+        manager: {serve: [id, first_name], filter: [first_name, email]}
     fields:
       email: {type: string, required: true, unique: true}
       first_name: {type: string}
@@ -312,6 +313,10 @@ def test_hidden_fields_are_not_filterable_or_sortable(w):
     assert total(w.root.get("persons?role=manager")) == 2
     errs = validation(w.art.post("persons/filter", json={"role": "manager"}))
     assert "role" in errs
+    # filterable without being served (Zou's non-admin person search by e-mail)
+    r = w.ma.get("persons?email=art@x.io")
+    assert total(r) == 1 and sorted(rows(r)[0]) == ["first_name", "id"]
+    problem(w.ma.get("persons?phone=555"), 400)
     # the wording is the one of a field the model does not have
     hidden = problem(w.art.get("persons?phone=1"), 400)["detail"]
     unknown = problem(w.art.get("persons?nosuch=1"), 400)["detail"]
@@ -424,6 +429,8 @@ def test_kitsu_persons_minimal_view_for_non_admins(kitsu):
     full = kitsu.srv.get(f"persons/{kitsu.ids['art@k.io']}").json()  # the admin's session
     assert full["phone"] == "555" and full["email"] == "art@k.io"
     assert kitsu.srv.get("persons?phone=555", headers=kitsu.art).status_code == 400
+    by_mail = rows(kitsu.srv.get("persons?email=mgr@k.io", headers=kitsu.art))
+    assert len(by_mail) == 1 and set(by_mail[0]) == minimal
     assert kitsu.srv.post("persons", json={"first_name": "x", "last_name": "y"},
                           headers=kitsu.mgr).status_code == 403
 

@@ -153,6 +153,17 @@ static void test_fields(void **state)
         assert_int_equal(user->omit[i], want_user[i]);
     }
     app_free(a);
+    a = load_ok(FIXTURE("fields: {user: {serve: [title], filter: [title, owner]}, boss: [owner]}"));
+    task = app_model_by_name(a, "task");
+    const app_view *u = &task->access.views[0], *b = &task->access.views[1];
+    static const bool serve_u[] = {true, true, false, true, true, true};
+    static const bool filter_u[] = {true, false, false, true, true, true};
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(u->omit[i], serve_u[i]);
+        assert_int_equal(u->nofilter[i], filter_u[i]);
+    }
+    assert_ptr_equal(b->nofilter, b->omit); /* a plain list: filter what is served */
+    app_free(a);
 }
 
 static void test_rejects(void **state)
@@ -173,6 +184,9 @@ static void test_rejects(void **state)
     expect_error(FIXTURE("fields: {user: [title, title]}"), 14, "listed twice");
     expect_error(FIXTURE("fields: {Bad-Role: [title]}"), 14, "must be a role name");
     expect_error(FIXTURE("fields: {nobody: [title]}"), 14, "is not one of the values");
+    expect_error(FIXTURE("fields: {user: {filter: [title]}}"), 14, "serve");
+    expect_error(FIXTURE("fields: {user: {serve: [title], filter: [nope]}}"), 14, "has no field 'nope'");
+    expect_error(FIXTURE("fields: {user: {serve: [title], sort: [title]}}"), 14, "sort");
     /* default_access names no model's fields */
     char text[2048];
     snprintf(text, sizeof text, "%s",
