@@ -196,6 +196,8 @@ def test_get_outside_scope_is_404_like_missing(w):
     hidden = problem(w.ma.get(f"tasks/{w.tb[0]}"), 404)
     missing = problem(w.ma.get("tasks/0190a000-0000-7000-8000-000000000000"), 404)
     assert hidden["title"] == missing["title"]
+    assert w.ma.head(f"tasks/{w.tb[0]}").status_code == 404
+    assert w.ma.head(f"tasks/{w.ta[0]}").status_code == 200
     problem(w.ma.get(f"projects/{w.pb}"), 404)
     assert w.sup.get(f"projects/{w.pb}").status_code == 200
     assert w.root.get(f"tasks/{w.tb[0]}").status_code == 200
