@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "api/authn.h"
+#include "api/authz.h"
 #include "api/listq.h"
 #include "api/query.h"
 #include "app/types.h"
@@ -89,7 +90,8 @@ static void h_get(rq *r, const app_model *m, const char *id)
     buf *b = new_body(r);
     jw w;
     jw_init(&w, b);
-    rd_err e = store_get(r->conn, m, id, listq_version_omit(m, r->version, r->a), &w);
+    rd_err e = store_get_as(r->conn, m, id, authz_scope_user(r, m),
+                            authz_omit(r, m, listq_version_omit(m, r->version, r->a)), &w);
     if (e != RD_OK) {
         problem_send(r, e, e == RD_NOT_FOUND ? arena_printf(r->a, "no %s with id %s", m->name, id) : NULL, NULL);
         return;
@@ -160,6 +162,8 @@ static void send_list(rq *r, const app_model *m, listq *lq)
     jw w;
     jw_init(&w, rows);
     store_page pg;
+    lq->q.scope_user = authz_scope_user(r, m); /* lists, nested lists, stored filters */
+    lq->q.omit = authz_omit(r, m, lq->q.omit);
     rd_err e = store_list(r->conn, m, &lq->q, r->a, &w, &pg);
     if (e != RD_OK || !jw_ok(&w)) {
         problem_send(r, e != RD_OK ? e : RD_INTERNAL, NULL, NULL);
@@ -201,8 +205,9 @@ static void send_list(rq *r, const app_model *m, listq *lq)
     send_json(r, 200, "OK", b);
 }
 
-/* Parse the query string on top of lq (which may hold terms already). */
-static bool parse_list(rq *r, const app_model *m, listq *lq)
+/* Parse the query string on top of lq (which may hold terms already; the
+ * caller's role must be served the fields of those from index `from` on). */
+static bool parse_list(rq *r, const app_model *m, listq *lq, size_t from)
 {
     qparam params[RD_MAX_QUERY_PARAMS];
     const char *bad = NULL;
@@ -212,13 +217,27 @@ static bool parse_list(rq *r, const app_model *m, listq *lq)
         problem_send(r, RD_BAD_REQUEST, bad, NULL);
         return false;
     }
+    bool is_sort;
+    const app_field *hidden = authz_hidden_term(r, m, &lq->q, from, &is_sort);
+    if (hidden) { /* worded as for a field the model does not have */
+        const char *name = hidden->json_name ? hidden->json_name : hidden->name;
+        problem_send(r, RD_BAD_REQUEST,
+                     is_sort ? arena_printf(r->a,
+                                            "query parameter 'order_by' names '%s', which is not a sortable "
+                                            "field of %s",
+                                            name, m->name)
+                             : arena_printf(r->a, "unknown query parameter '%s': %s has no such field", name,
+                                            m->name),
+                     NULL);
+        return false;
+    }
     return true;
 }
 
 static void h_list(rq *r, const app_model *m, const char *unused)
 {
     listq lq = {0};
-    if (parse_list(r, m, &lq))
+    if (parse_list(r, m, &lq, 0))
         send_list(r, m, &lq);
 }
 
@@ -242,7 +261,7 @@ static void h_filter_get(rq *r, const app_model *m, const char *id)
         problem_send(r, RD_CONFLICT, "this stored filter no longer fits the model; create it again", NULL);
         return;
     }
-    if (parse_list(r, m, &lq))
+    if (parse_list(r, m, &lq, 0))
         send_list(r, m, &lq);
 }
 
@@ -267,6 +286,8 @@ static void written(rq *r, store_write *w)
         const char *detail = w->detail;
         if (w->err == RD_NOT_FOUND)
             detail = arena_printf(r->a, "no %s with id %s", w->model->name, w->id);
+        if (w->err == RD_DENIED && r->app->auth && r->app->auth->denied_status == 401)
+            w->err = RD_DENIED_401; /* a scope refusal, in the app's denied status */
         problem_send(r, w->err, problem_write_detail(r->app, w->err, w->conflict, detail, r->a), NULL);
         return;
     }
@@ -301,7 +322,9 @@ static void written(rq *r, store_write *w)
 static void submit(rq *r, store_write *w)
 {
     w->a = r->a;
-    w->omit = listq_version_omit(w->model, r->version, r->a);
+    w->omit = authz_omit(r, w->model, listq_version_omit(w->model, r->version, r->a));
+    if (w->op != STORE_FILTER_SAVE)
+        w->scope_user = authz_scope_user(r, w->model);
     rd_err e = rq_write(r, w, written);
     if (e != RD_OK)
         problem_send(r, e, "the server is busy; retry shortly", NULL);
@@ -402,6 +425,13 @@ static void h_filter_save(rq *r, const app_model *m, const char *unused)
     listq lq = {0};
     verrs errs = {0};
     rd_err e = listq_from_json(r->app, m, r->version, body, r->a, &lq, &errs);
+    bool is_sort;
+    const app_field *hidden = e == RD_OK ? authz_hidden_term(r, m, &lq.q, 0, &is_sort) : NULL;
+    if (hidden) { /* worded as for a field the model does not have */
+        const char *name = hidden->json_name ? hidden->json_name : hidden->name;
+        verrs_add(&errs, r->a, name, arena_printf(r->a, "The field '%s' is not part of %s.", name, m->name));
+        e = RD_VALIDATION;
+    }
     if (e != RD_OK) {
         json_decref(body);
         problem_send(r, e, NULL, &errs);
@@ -456,7 +486,7 @@ static void h_nested_list(rq *r, const app_model *m, const app_field *via, const
     fterm *t = arena_alloc(r->a, sizeof *t);
     *t = (fterm){.field = via, .op = FOP_EQ, .vals = v, .n = 1};
     listq lq = {.q = {.terms = t, .n_terms = 1}};
-    if (parse_list(r, m, &lq))
+    if (parse_list(r, m, &lq, 1))
         send_list(r, m, &lq);
 }
 
@@ -721,7 +751,7 @@ void api_handle(rq *r)
             bad_id(r, arena_printf(r->a, "no %s with that id", m->name));
             return;
         }
-        if (store_exists(r->conn, m, pid, r->a) != RD_OK) {
+        if (store_exists_as(r->conn, m, pid, authz_scope_user(r, m), r->a) != RD_OK) {
             problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "no %s with that id", m->name), NULL);
             return;
         }

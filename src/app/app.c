@@ -710,10 +710,12 @@ static const app__key answer_row_keys[] = {
 _Static_assert(sizeof answer_row_keys / sizeof answer_row_keys[0] == AR__COUNT, "one row per key");
 
 /* An access mapping (a model's `access:`, auth.default_access). */
-enum { XK_READ, XK_WRITE, XK__COUNT };
+enum { XK_READ, XK_WRITE, XK_SCOPE, XK_FIELDS, XK__COUNT };
 static const app__key access_keys[] = {
     [XK_READ] = {"read"},
     [XK_WRITE] = {"write"},
+    [XK_SCOPE] = {"scope"},   /* read later by access.c, once auth.users is known */
+    [XK_FIELDS] = {"fields"}, /* likewise */
 };
 _Static_assert(sizeof access_keys / sizeof access_keys[0] == XK__COUNT, "one row per key");
 
@@ -804,12 +806,23 @@ static void read_roles(app__ctx *c, yaml_node_t *n, const char *what, bool star,
     *n_out = k;
 }
 
-bool app__load_access(app__ctx *c, yaml_node_t *n, const char *what, app_access *out)
+void app__read_roles(app__ctx *c, yaml_node_t *n, const char *what, const char *const **out,
+                     size_t *n_out)
+{
+    read_roles(c, n, what, false, out, n_out);
+}
+
+void app__note_role(app__ctx *c, const char *name, const yaml_node_t *at) { note_role(c, name, at); }
+
+bool app__load_access(app__ctx *c, yaml_node_t *n, const char *what, app_model *m, app_access *out)
 {
     memset(out, 0, sizeof *out);
-    app__kv xk[XK__COUNT];
-    if (!app__map(c, n, NULL, what, access_keys, XK__COUNT, xk))
+    app__kv xk[XK__COUNT] = {{NULL, NULL}};
+    /* scope and fields name the model's fields: not in default_access */
+    if (!app__map(c, n, NULL, what, access_keys, m ? XK__COUNT : XK_SCOPE, xk))
         return false;
+    if (xk[XK_SCOPE].key || xk[XK_FIELDS].key)
+        app__note_access(c, m, xk[XK_SCOPE].val, xk[XK_FIELDS].val);
     if (xk[XK_READ].val)
         read_roles(c, xk[XK_READ].val, arena_printf(c->tmp, "read of %s", what), true, &out->read,
                    &out->n_read);
@@ -1285,7 +1298,8 @@ static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *ow
         read_roles(c, k[AUK_SUPERUSERS].val, "superusers", false, &au->superusers,
                    &au->n_superusers);
     if (k[AUK_DEFAULT_ACCESS].val)
-        app__load_access(c, k[AUK_DEFAULT_ACCESS].val, "auth.default_access", &au->default_access);
+        app__load_access(c, k[AUK_DEFAULT_ACCESS].val, "auth.default_access", NULL, &au->default_access);
+    app__resolve_access(c, a); /* before check_roles: its roles are checked too */
     if (k[AUK_STYLE].val) {
         int st = AS_STANDARD;
         read_choice(c, k[AUK_STYLE].val, "style", auth_style_names, AS__COUNT, &st);

@@ -122,6 +122,29 @@ typedef struct app_index {
     unsigned line;
 } app_index;
 
+/* A row-scoping rule (a model's access.scope; docs/auth.md "Row scopes"):
+ * a scoped caller reaches only the rows whose `holder` row lists the
+ * caller in `member`, or names the caller in `owner`. The holder row is
+ * the row itself, or the row its `via` reference points at. */
+typedef struct app_scope {
+    const app_field *via;      /* FT_REF of the model; NULL: the rule is on the row itself */
+    const app_model *holder;   /* via->ref, or the model itself */
+    const app_field *member;   /* FT_REF_LIST of holder to the users model; or NULL */
+    const app_field *owner;    /* FT_REF of holder to the users model; or NULL (one of the two is set) */
+    const char *const *exempt; /* roles that reach every row (superusers always do) */
+    size_t n_exempt;
+} app_scope;
+
+/* The fields one role is served of a model (access.fields): omit has one
+ * entry per field, then created_at, updated_at (the store's omit mask);
+ * nofilter, in the same layout, the fields it may not filter or sort on
+ * (the same array as omit unless the file gives `filter:`). */
+typedef struct app_view {
+    const char *role; /* a role name, or "*" for every other non-superuser role */
+    const bool *omit;
+    const bool *nofilter;
+} app_view;
+
 /* Who may do what on a model (when the app has `auth:`). Role names are
  * arena strings; "*" stands for any signed-in caller. */
 typedef struct app_access {
@@ -129,6 +152,9 @@ typedef struct app_access {
     size_t n_read;
     const char *const *write;
     size_t n_write;
+    const app_scope *scope; /* NULL: every row (a model's access only) */
+    const app_view *views;  /* per-role field subsets (a model's access only) */
+    size_t n_views;
 } app_access;
 
 struct app_model {

@@ -73,6 +73,8 @@ typedef struct app__ctx {
     app__role_use *roles; /* every role name read, in tmp (app.c) */
     size_t n_roles, cap_roles;
     struct app__mside *msides; /* one per a->models entry, in tmp (model.c) */
+    struct app__pending_access *pend; /* access.scope / access.fields to resolve, in tmp (access.c) */
+    size_t n_pend, cap_pend;
 } app__ctx;
 
 /* One key an app-file mapping accepts. `types` and `need` are used by the
@@ -157,8 +159,20 @@ void app__read_put(app__ctx *c, const yaml_node_t *v, put_style *out);
 bool app__field_sound(const app__ctx *c, const app *a, const app_model *m, const app_field *f);
 
 /* app.c: an access mapping ({read: [roles], write: [roles]}, each key
- * optional, absent = []) into *out. False when n is not a mapping. */
-bool app__load_access(app__ctx *c, yaml_node_t *n, const char *what, app_access *out);
+ * optional, absent = []) into *out. False when n is not a mapping. m is
+ * the model the mapping belongs to (NULL for auth.default_access): its
+ * `scope` and `fields` are noted for app__resolve_access. */
+bool app__load_access(app__ctx *c, yaml_node_t *n, const char *what, app_model *m, app_access *out);
+/* app.c: a list of role names (no "*"), each noted for the check against
+ * an enum role field; and noting one such name. */
+void app__read_roles(app__ctx *c, yaml_node_t *n, const char *what, const char *const **out,
+                     size_t *n_out);
+void app__note_role(app__ctx *c, const char *name, const yaml_node_t *at);
+
+/* access.c: remember a model's access.scope / access.fields node (either
+ * may be NULL), and read them all once auth.users is known (load_auth). */
+void app__note_access(app__ctx *c, app_model *m, yaml_node_t *scope, yaml_node_t *fields);
+void app__resolve_access(app__ctx *c, const app *a);
 
 /* model.c: release what the arena cannot (compiled patterns). */
 void app__free_patterns(const app *a);

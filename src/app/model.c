@@ -738,7 +738,7 @@ static void load_model(app__ctx *c, const app *a, app_model *m, mside *ms, yaml_
                  m->name);
     else if (mk[MK_ACCESS].val)
         m->has_access = app__load_access(
-            c, mk[MK_ACCESS].val, arena_printf(c->tmp, "access of model '%s'", m->name), &m->access);
+            c, mk[MK_ACCESS].val, arena_printf(c->tmp, "access of model '%s'", m->name), m, &m->access);
 }
 
 /* ---- nested collections --------------------------------------------------- */

@@ -168,6 +168,56 @@ const char *store__sql_get(arena *a, const app_model *m)
                         store__sql_select_cols(a, m), m->name);
 }
 
+/* The scope condition on the row named `row` (an alias or a quoted table
+ * name), with the user at placeholder ph. On the holder row itself
+ * (holder_row, or a scope without via) it tests the row's own member
+ * links or owner column; otherwise the row its via reference names. It is
+ * written as `column IN (rows of this user)` so the planner may start from
+ * the user (the link table's target index, the owner column's index) and
+ * walk the reference's index, instead of testing every row of a big table. */
+static void scope_cond(buf *b, const app_scope *sc, const char *row, const char *ph, bool holder_row)
+{
+    bool direct = holder_row || !sc->via;
+    const char *idcol = direct ? "id" : sc->via->name;
+    if (sc->owner && direct)
+        buf_printf(b, "%s.\"%s\" = %s", row, sc->owner->name, ph);
+    else if (sc->owner)
+        buf_printf(b, "%s.\"%s\" IN (SELECT s.\"id\" FROM \"%s\" s WHERE s.\"%s\" = %s)", row, idcol,
+                   sc->holder->name, sc->owner->name, ph);
+    else
+        buf_printf(b, "%s.\"%s\" IN (SELECT s.\"owner\" FROM \"%s\" s WHERE s.\"target\" = %s)", row, idcol,
+                   sc->member->link_table, ph);
+}
+
+const char *store__sql_get_scoped(arena *a, const app_model *m)
+{
+    buf b;
+    buf_init(&b, a, 1 << 20);
+    buf_puts(&b, store__sql_get(a, m));
+    buf_puts(&b, " AND ");
+    scope_cond(&b, m->access.scope, "t", "?2", false);
+    return b.data;
+}
+
+const char *store__sql_exists_scoped(arena *a, const app_model *m)
+{
+    buf b;
+    buf_init(&b, a, 1 << 20);
+    buf_printf(&b, "SELECT 1 FROM \"%s\" AS t WHERE t.\"id\" = ?1 AND ", m->name);
+    scope_cond(&b, m->access.scope, "t", "?2", false);
+    return b.data;
+}
+
+const char *store__sql_holder_in(arena *a, const app_model *m)
+{
+    const app_scope *sc = m->access.scope;
+    buf b;
+    buf_init(&b, a, 1 << 20);
+    buf_printf(&b, "SELECT 1 FROM \"%s\" AS t WHERE t.\"id\" = ?1 AND ", sc->holder->name);
+    scope_cond(&b, sc, "t", "?2", true);
+    return b.data;
+}
+
 /* SQL after the column for each operator. List operators get their
  * "(?, ?, ...)" appended. */
 static const char *const op_sql[FOP__COUNT] = {
@@ -185,13 +235,18 @@ static void placeholders(buf *b, size_t n)
     buf_putc(b, ')');
 }
 
-/* WHERE for the terms (and the keyset position). Parameters are plain `?`,
- * bound in order by store__bind_where. */
-static void where(buf *b, const store_query *q)
+/* WHERE for the scope, the terms and the keyset position. Parameters
+ * are plain `?`, bound in order by store__bind_where. */
+static void where(buf *b, const app_model *m, const store_query *q)
 {
+    bool scoped = q->scope_user && m->access.scope;
+    if (scoped) {
+        buf_puts(b, " WHERE ");
+        scope_cond(b, m->access.scope, "t", "?", false);
+    }
     for (size_t i = 0; i < q->n_terms; i++) {
         const fterm *t = &q->terms[i];
-        buf_puts(b, i ? " AND " : " WHERE ");
+        buf_puts(b, i || scoped ? " AND " : " WHERE ");
         if (t->field->type == FT_REF_LIST) {
             /* membership through the link table */
             if (t->op == FOP_NULL)
@@ -219,12 +274,14 @@ static void where(buf *b, const store_query *q)
             placeholders(b, t->n);
     }
     if (q->keyset)
-        buf_puts(b, q->n_terms ? " AND t.rowid > ?" : " WHERE t.rowid > ?");
+        buf_puts(b, q->n_terms || scoped ? " AND t.rowid > ?" : " WHERE t.rowid > ?");
 }
 
 int store__bind_where(sqlite3_stmt *st, const store_query *q)
 {
     int idx = 1;
+    if (q->scope_user) /* the store sets it only for a model with a scope */
+        sqlite3_bind_text(st, idx++, q->scope_user, -1, SQLITE_STATIC);
     for (size_t i = 0; i < q->n_terms; i++) {
         const fterm *t = &q->terms[i];
         if (t->op == FOP_NULL)
@@ -242,7 +299,7 @@ const char *store__sql_list(arena *a, const app_model *m, const store_query *q)
     buf b;
     buf_init(&b, a, 1 << 20);
     buf_printf(&b, "SELECT %s, t.rowid FROM \"%s\" AS t", select_cols(a, m, q->omit), m->name);
-    where(&b, q);
+    where(&b, m, q);
     /* rowid order is creation order, and an index on a filter column
      * already holds rowids in order, so a default page needs no sort. */
     buf_puts(&b, " ORDER BY ");
@@ -259,7 +316,7 @@ const char *store__sql_count(arena *a, const app_model *m, const store_query *q)
     store_query nq = *q;
     nq.keyset = false; /* the total counts the whole filtered list */
     buf_printf(&b, "SELECT count(*) FROM \"%s\" AS t", m->name);
-    where(&b, &nq);
+    where(&b, m, &nq);
     return b.data;
 }
 
@@ -285,6 +342,27 @@ const char *store__sql_update(arena *a, const app_model *m, const rowvals *v)
     for (size_t i = 0; i < v->n; i++)
         buf_printf(&b, ", \"%s\" = ?%zu", v->fields[i]->name, i + 3);
     buf_puts(&b, " WHERE \"id\" = ?1");
+    return b.data;
+}
+
+const char *store__sql_update_scoped(arena *a, const app_model *m, const rowvals *v)
+{
+    buf b;
+    buf_init(&b, a, 1 << 20);
+    buf_puts(&b, store__sql_update(a, m, v));
+    buf_puts(&b, " AND ");
+    scope_cond(&b, m->access.scope, arena_printf(a, "\"%s\"", m->name), arena_printf(a, "?%zu", v->n + 3),
+               false);
+    return b.data;
+}
+
+const char *store__sql_delete_scoped(arena *a, const app_model *m)
+{
+    buf b;
+    buf_init(&b, a, 1 << 20);
+    buf_puts(&b, store__sql_delete(a, m));
+    buf_puts(&b, " AND ");
+    scope_cond(&b, m->access.scope, arena_printf(a, "\"%s\"", m->name), "?2", false);
     return b.data;
 }
 

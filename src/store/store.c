@@ -44,6 +44,7 @@ struct store_conn {
     count_entry counts[COUNT_CACHE];
     arena *sql;               /* SQL text per model, built once */
     sqlite3_stmt **get_stmt;  /* GET by id per model: the hot path skips the cache lookup */
+    sqlite3_stmt **get_scoped; /* the same under the model's scope, prepared on first use */
 };
 
 static void *writer_main(void *arg);
@@ -147,6 +148,7 @@ store_conn *store_conn_open(store *s)
     c->cache = store__cache_new(c->db);
     c->sql = arena_new();
     c->get_stmt = arena_zalloc(c->sql, s->app->n_models * sizeof *c->get_stmt);
+    c->get_scoped = arena_zalloc(c->sql, s->app->n_models * sizeof *c->get_scoped);
     for (size_t i = 0; i < s->app->n_models; i++)
         c->get_stmt[i] = store__stmt_pinned(c->cache, store__sql_get(c->sql, &s->app->models[i]));
     return c;
@@ -194,12 +196,28 @@ rd_err store_get(store_conn *c, const app_model *m, const char *id, const bool *
     return get_row(st, m, &c->s->fmt, id, omit, w);
 }
 
+rd_err store_get_as(store_conn *c, const app_model *m, const char *id, const char *scope_user,
+                    const bool *omit, jw *w)
+{
+    if (!scope_user || !m->access.scope)
+        return store_get(c, m, id, omit, w);
+    size_t i = model_index(c->s, m);
+    if (!c->get_scoped[i])
+        c->get_scoped[i] = store__stmt_pinned(c->cache, store__sql_get_scoped(c->sql, m));
+    sqlite3_stmt *st = c->get_scoped[i];
+    if (st)
+        sqlite3_bind_text(st, 2, scope_user, -1, SQLITE_STATIC);
+    return get_row(st, m, &c->s->fmt, id, omit, w);
+}
+
 /* The cache key of a filtered count: its SQL and every bound value. */
 static char *count_key(arena *a, const char *sql, const store_query *q)
 {
     buf b;
     buf_init(&b, a, 1 << 22);
     buf_puts(&b, sql);
+    if (q->scope_user) /* two callers' scoped totals differ */
+        buf_printf(&b, "\x1fu%s", q->scope_user);
     for (size_t i = 0; i < q->n_terms; i++) {
         const fterm *t = &q->terms[i];
         for (size_t k = 0; k < t->n; k++) {
@@ -244,7 +262,7 @@ static rd_err step_count(sqlite3_stmt *st, long long *out)
 static rd_err count_rows(store_conn *c, const app_model *m, const store_query *q, arena *a, long long *out)
 {
     sqlite3_stmt *st;
-    if (q->n_terms == 0) {
+    if (q->n_terms == 0 && !q->scope_user) {
         /* kept by triggers in the same transaction as every insert/delete */
         st = store__stmt(c->cache, "SELECT n FROM _restd_counts WHERE model = ?1");
         if (!st)
@@ -283,6 +301,10 @@ rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena
                   store_page *page)
 {
     *page = (store_page){0};
+    store_query sq = *q;
+    if (!m->access.scope)
+        sq.scope_user = NULL; /* the SQL and the bindings must agree */
+    q = &sq;
     /* One read transaction, so the total and the page agree. */
     store__exec(c->db, "BEGIN");
     rd_err e = q->count ? count_rows(c, m, q, a, &page->total) : RD_OK;
@@ -316,10 +338,19 @@ rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena
 
 rd_err store_exists(store_conn *c, const app_model *m, const char *id, arena *a)
 {
-    sqlite3_stmt *st = store__stmt(c->cache, store__sql_exists(a, m));
+    return store_exists_as(c, m, id, NULL, a);
+}
+
+rd_err store_exists_as(store_conn *c, const app_model *m, const char *id, const char *scope_user, arena *a)
+{
+    bool scoped = scope_user && m->access.scope;
+    sqlite3_stmt *st =
+        store__stmt(c->cache, scoped ? store__sql_exists_scoped(a, m) : store__sql_exists(a, m));
     if (!st)
         return RD_INTERNAL;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (scoped)
+        sqlite3_bind_text(st, 2, scope_user, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -416,6 +447,20 @@ static bool row_exists(store *s, const app_model *m, const char *id, arena *a)
     if (!st)
         return false;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    bool yes = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return yes;
+}
+
+/* Whether the statement sql, with ?1 = id and ?2 = user, finds a row. */
+static bool scoped_hit(store *s, const char *sql, const char *id, const char *user)
+{
+    sqlite3_stmt *st = store__stmt(s->wcache, sql);
+    if (!st)
+        return false;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
     bool yes = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -580,6 +625,26 @@ static int bind_and_step(sqlite3_stmt *st, const char *id, const char *now, cons
     return rc;
 }
 
+/* For a scoped write that sets the scope's via reference: the row it
+ * names must be in the caller's scope (RD_DENIED otherwise). */
+static bool via_in_scope(store *s, store_write *w, const char *su)
+{
+    const app_scope *sc = w->model->access.scope;
+    if (!sc->via)
+        return true;
+    for (size_t i = 0; i < w->vals.n; i++) {
+        if (w->vals.fields[i] != sc->via)
+            continue;
+        const sqlval *v = &w->vals.vals[i];
+        if (v->kind == SV_TEXT && scoped_hit(s, store__sql_holder_in(w->a, w->model), v->s, su))
+            return true;
+        w->err = RD_DENIED;
+        w->detail = arena_printf(w->a, "%s: you may not reach that %s", sc->via->error_name, sc->holder->name);
+        return false;
+    }
+    return true;
+}
+
 /* A stored filter: expired ones are swept in the same transaction. */
 static bool save_filter(store *s, store_write *w, const char *now)
 {
@@ -621,11 +686,16 @@ static bool run_job(store *s, store_write *w)
     dt_now(now);
     const char *id = w->id;
     int rc;
+    /* the scope, when it limits this caller (store.h, store_write) */
+    const char *su = w->scope_user && m && m->access.scope ? w->scope_user : NULL;
     if (w->op == STORE_DELETE) {
-        sqlite3_stmt *st = store__stmt(s->wcache, store__sql_delete(w->a, m));
+        sqlite3_stmt *st =
+            store__stmt(s->wcache, su ? store__sql_delete_scoped(w->a, m) : store__sql_delete(w->a, m));
         if (!st)
             return w->err = RD_INTERNAL, false;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (su)
+            sqlite3_bind_text(st, 2, su, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         rc = rc == SQLITE_DONE ? SQLITE_DONE : sqlite3_reset(st);
         sqlite3_reset(st);
@@ -643,21 +713,38 @@ static bool run_job(store *s, store_write *w)
         char *nid = arena_alloc(w->a, 37);
         new_uuid(nid);
         id = w->new_id = nid;
-    } else if (!row_exists(s, m, id, w->a)) {
+    } else if (su ? !scoped_hit(s, store__sql_exists_scoped(w->a, m), id, su) : !row_exists(s, m, id, w->a)) {
         return w->err = RD_NOT_FOUND, false;
     }
+    /* A via reference outside the caller's scope is refused before the
+     * references are checked, so a missing and a hidden target answer
+     * alike. */
+    if (su && !via_in_scope(s, w, su))
+        return false;
     if (!check_refs(s, w))
         return false;
     const char *sql = w->op == STORE_CREATE ? store__sql_insert(w->a, m, &w->vals)
+                      : su                  ? store__sql_update_scoped(w->a, m, &w->vals)
                                             : store__sql_update(w->a, m, &w->vals);
     sqlite3_stmt *st = store__stmt(s->wcache, sql);
     if (!st)
         return w->err = RD_INTERNAL, false;
+    if (su && w->op != STORE_CREATE)
+        sqlite3_bind_text(st, (int)w->vals.n + 3, su, -1, SQLITE_STATIC);
     rc = bind_and_step(st, id, now, &w->vals);
     if (rc != SQLITE_DONE)
         return sql_failed(s, w, rc), false;
+    if (w->op != STORE_CREATE && sqlite3_changes(s->wdb) == 0)
+        return w->err = RD_NOT_FOUND, false;
     if (!write_links(s, w, id))
         return sql_failed(s, w, sqlite3_extended_errcode(s->wdb)), false;
+    /* The row as written must still be one the caller reaches (a team
+     * that leaves its writer out, an owner that is someone else). */
+    if (su && !scoped_hit(s, store__sql_exists_scoped(w->a, m), id, su)) {
+        w->err = RD_DENIED;
+        w->detail = arena_printf(w->a, "the %s would be outside what you may reach", m->name);
+        return false;
+    }
     /* Render the row as it now stands, inside the transaction. */
     jw jwr;
     buf_init(&w->body, w->a, RD_MAX_RESPONSE);

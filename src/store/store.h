@@ -46,6 +46,16 @@ void store_conn_close(store_conn *c);
  * none). RD_NOT_FOUND when absent. */
 rd_err store_get(store_conn *c, const app_model *m, const char *id, const bool *omit, jw *w);
 
+/* Row scopes (m->access.scope; docs/auth.md "Row scopes"). Wherever the
+ * store takes a `scope_user`, NULL means the caller reaches every row and
+ * the plain statements run; otherwise the model's scope condition for that
+ * user id is part of the statement's WHERE, so a row outside it is simply
+ * not there. The API layer decides (api/authz.h) whether a scope applies. */
+
+/* store_get, limited to the rows scope_user reaches (NULL: store_get). */
+rd_err store_get_as(store_conn *c, const app_model *m, const char *id, const char *scope_user,
+                    const bool *omit, jw *w);
+
 /* Filter operators (docs/query.md); the SQL for each is in store/sql.c. */
 typedef enum fop {
     FOP_EQ, FOP_NE, FOP_LT, FOP_LE, FOP_GT, FOP_GE, FOP_IN, FOP_NIN,
@@ -78,6 +88,7 @@ typedef struct store_query {
     long long after;
     const bool *omit; /* per field of the model, then created_at, updated_at: leave it out; NULL = none */
     bool count;       /* compute the total */
+    const char *scope_user; /* only rows m's scope gives this user; NULL: every row */
 } store_query;
 
 typedef struct store_page {
@@ -93,6 +104,8 @@ rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena
 
 /* Whether a row exists (read connection). */
 rd_err store_exists(store_conn *c, const app_model *m, const char *id, arena *a);
+/* Whether a row exists that scope_user reaches (NULL: store_exists). */
+rd_err store_exists_as(store_conn *c, const app_model *m, const char *id, const char *scope_user, arena *a);
 
 /* A stored filter's JSON text for (model, id) if it has not expired and
  * belongs to owner (NULL: no owner); RD_NOT_FOUND otherwise. */
@@ -140,6 +153,11 @@ struct store_write {
     const char *filter_json; /* FILTER_SAVE */
     const char *owner;       /* FILTER_SAVE: NULL when anonymous */
     long long ttl;           /* FILTER_SAVE: seconds */
+    /* CREATE/REPLACE/PATCH/DELETE: the caller the model's scope limits, or
+     * NULL. The UPDATE/DELETE carries the scope condition (a row outside
+     * it is RD_NOT_FOUND), and a row written must be inside it afterwards
+     * (its `via` reference checked first): otherwise RD_DENIED. */
+    const char *scope_user;
     /* RUN: called on the writer thread inside the batch transaction (under
      * its own savepoint); returns false with w->err/detail set to roll the
      * job back. SQL for it lives in store/ (authdb.c). */
@@ -151,7 +169,7 @@ struct store_write {
     void (*done)(store_write *w);
     void *user;
     /* out */
-    rd_err err;         /* RD_OK, RD_NOT_FOUND, RD_CONFLICT, RD_UNAVAILABLE, RD_INTERNAL */
+    rd_err err;         /* RD_OK, RD_NOT_FOUND, RD_CONFLICT, RD_DENIED, RD_UNAVAILABLE, RD_INTERNAL */
     const char *detail; /* arena; for errors */
     store_conflict conflict; /* for RD_CONFLICT: its kind */
     const char *new_id; /* CREATE: the id given to the row */

@@ -34,6 +34,16 @@ const char *store__sql_insert(arena *a, const app_model *m, const rowvals *v);
 const char *store__sql_update(arena *a, const app_model *m, const rowvals *v);
 const char *store__sql_delete(arena *a, const app_model *m);
 const char *store__sql_exists(arena *a, const app_model *m);
+/* The scoped twins (m->access.scope must be set): the scope condition
+ * joins the WHERE with the user bound at ?2 (get, exists, delete), at
+ * ?(v->n + 3) (update), or first among the plain `?` of list/count (see
+ * store__bind_where). sql_holder_in checks that row ?1 of the scope's
+ * holder model is in the scope of user ?2 (a `via` value). */
+const char *store__sql_get_scoped(arena *a, const app_model *m);
+const char *store__sql_exists_scoped(arena *a, const app_model *m);
+const char *store__sql_update_scoped(arena *a, const app_model *m, const rowvals *v);
+const char *store__sql_delete_scoped(arena *a, const app_model *m);
+const char *store__sql_holder_in(arena *a, const app_model *m);
 
 /* How rows are written: the app's date style and the server-maintained keys
  * in the payload key case. */

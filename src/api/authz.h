@@ -1,0 +1,40 @@
+/*
+ * Rights that depend on the row and the caller, beyond authn_allowed's
+ * per-model read/write lists: the model's row scope (access.scope) and
+ * the per-role field subsets (access.fields). docs/auth.md, "Row scopes"
+ * and "Field subsets", describes the behaviour.
+ *
+ * Every function is cheap when nothing applies (an app without auth, a
+ * model without scope or subsets, a superuser): it returns at once, so
+ * those requests keep the plain statements.
+ */
+#ifndef RESTD_AUTHZ_H
+#define RESTD_AUTHZ_H
+
+#include <stdbool.h>
+
+#include "app/app.h"
+#include "http/rq.h"
+#include "store/store.h"
+
+/* Whether role is one of the app's superusers (every right, every row,
+ * every field). */
+bool authz_superuser(const app_auth *au, const char *role);
+
+/* The user id the model's scope limits this caller to, for the store's
+ * scope_user; NULL when every row is reachable (no auth, no scope, a
+ * superuser or a role the scope exempts). Valid until the request ends. */
+const char *authz_scope_user(const rq *r, const app_model *m);
+
+/* base (an omit mask, or NULL) with the fields the caller's role is not
+ * served of m also left out; base itself when no subset applies. In r->a. */
+const bool *authz_omit(rq *r, const app_model *m, const bool *base);
+
+/* The first filter term (from index `from` on) or sort key of q that
+ * names a field the caller may not filter or sort on (one it is not
+ * served, unless access.fields says otherwise), or NULL when there is none;
+ * *is_sort says which kind it was. The caller answers as it does for an
+ * unknown field, so a hidden field does not show through. */
+const app_field *authz_hidden_term(rq *r, const app_model *m, const store_query *q, size_t from, bool *is_sort);
+
+#endif
