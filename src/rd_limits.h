@@ -113,6 +113,8 @@
 #define RD_MAX_COOKIE_HEADER 8192
 #define RD_MAX_COOKIE_PAIRS 64
 #define RD_MAX_API_KEY 256
+/* A login name in a credentials header: as long as the login route takes. */
+#define RD_MAX_LOGIN 1024
 #define RD_MAX_TRUSTED_PROXIES 16
 
 /* Default and maximum page size of a list. */

@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "api/api.h"
-#include "api/cookie.h"
+#include "api/authhdr.h"
 #include "api/query.h"
 #include "api/throttle.h"
 #include "rd_limits.h"
@@ -675,21 +675,10 @@ static const char *app_key_of(rq *r, size_t *n)
  * and the request is dispatched again from credentials_accepted. */
 static bool credentials_caller(rq *r, const char *h, size_t n)
 {
-    static const char form[] = "the Authorization header must be 'credentials u:<login> pwd:<password>'";
-    if (n < 2 || strncasecmp(h, "u:", 2) != 0) {
-        unauthorized(r, form, true);
-        return false;
-    }
-    h += 2;
-    n -= 2;
-    const char *sep = NULL;
-    for (size_t i = 0; i + 5 <= n && !sep; i++)
-        if (h[i] == ' ' && strncasecmp(h + i + 1, "pwd:", 4) == 0)
-            sep = h + i;
-    size_t ul = sep ? (size_t)(sep - h) : 0;
-    size_t pl = sep ? n - ul - 5 : 0;
-    if (!sep || ul == 0 || ul > 1024 || pl == 0 || pl > PWHASH_MAX_PASSWORD || memchr(h, '\0', ul)) {
-        unauthorized(r, form, true);
+    const char *login_s = NULL, *pw = NULL;
+    size_t ul = 0, pl = 0;
+    if (!authhdr_credentials(h, n, RD_MAX_LOGIN, PWHASH_MAX_PASSWORD, &login_s, &ul, &pw, &pl)) {
+        unauthorized(r, "the Authorization header must be 'credentials u:<login> pwd:<password>'", true);
         return false;
     }
     size_t kl = 0;
@@ -702,13 +691,14 @@ static bool credentials_caller(rq *r, const char *h, size_t n)
     }
     auth_user ku = {0};
     char kh[AUTHSECRET_HASH_LEN + 1];
-    authsecret_hash_token(key, kl, kh);
+    if (kl <= RD_MAX_API_KEY)
+        authsecret_hash_token(key, kl, kh);
     if (kl > RD_MAX_API_KEY || store_auth_user_by_key(r->conn, r->app, kh, r->a, &ku) != RD_OK || !ku.active) {
         unauthorized(r, "the API key is not valid", true);
         return false;
     }
     session *s = arena_zalloc(r->a, sizeof *s);
-    char *login = arena_strndup(r->a, h, ul);
+    char *login = arena_strndup(r->a, login_s, ul);
     s->account_key = arena_printf(r->a, "a:%s", login);
     s->addr_key = arena_printf(r->a, "i:%s", r->peer ? r->peer : "");
     time_t now = time(NULL);
@@ -725,7 +715,7 @@ static bool credentials_caller(rq *r, const char *h, size_t n)
     }
     if (e == RD_NOT_FOUND)
         s->user.id = NULL;
-    s->password = arena_strndup(r->a, sep + 5, pl);
+    s->password = arena_strndup(r->a, pw, pl);
     s->password_len = pl;
     s->hash.password = s->password;
     s->hash.password_len = pl;
@@ -748,9 +738,9 @@ static const char *session_cookie(rq *r, size_t *n, bool *refused)
     size_t hl = 0;
     const char *h = name ? rq_req_header(r, "cookie", &hl) : NULL;
     const char *v = NULL;
-    cookie_result cr = h ? cookie_find(h, hl, name, &v, n) : COOKIE_ABSENT;
-    *refused = cr == COOKIE_REFUSED;
-    return cr == COOKIE_FOUND ? v : NULL;
+    authhdr_result cr = h ? authhdr_cookie(h, hl, name, &v, n) : AUTHHDR_ABSENT;
+    *refused = cr == AUTHHDR_REFUSED;
+    return cr == AUTHHDR_FOUND ? v : NULL;
 }
 
 static bool unsafe_method(rq_method m) { return m != M_GET && m != M_HEAD && m != M_OPTIONS; }
@@ -789,16 +779,7 @@ static bool over_https(rq *r)
         trusted = r->peer && strcmp(au->trusted_proxies[i], r->peer) == 0;
     size_t n = 0;
     const char *p = trusted ? rq_req_header(r, "x-forwarded-proto", &n) : NULL;
-    if (!p)
-        return false;
-    /* the first hop's value: "https" or "https, http" */
-    const char *comma = memchr(p, ',', n);
-    size_t l = comma ? (size_t)(comma - p) : n;
-    while (l && (p[l - 1] == ' ' || p[l - 1] == '\t'))
-        l--;
-    while (l && (*p == ' ' || *p == '\t'))
-        p++, l--;
-    return l == 5 && strncasecmp(p, "https", 5) == 0;
+    return p && authhdr_forwarded_https(p, n);
 }
 
 /* Set-Cookie for the session (token) or to clear it (NULL). */
