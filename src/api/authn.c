@@ -124,14 +124,20 @@ static void too_many(rq *r, long wait)
     problem_send(r, RD_TOO_MANY, "too many failed sign-ins; try again later", NULL);
 }
 
-/* A failed sign-in counts against the login and the address. */
-static void login_failed(rq *r, const char *account_key, const char *addr_key)
+/* A failed sign-in (login route or credentials scheme) counts against the
+ * login and the address. */
+static void count_failure(rq *r, const char *account_key, const char *addr_key)
 {
     time_t now = time(NULL);
     long a = throttle_fail(r->authn->thr, account_key, strlen(account_key), &account_rule, now);
     long b = throttle_fail(r->authn->thr, addr_key, strlen(addr_key), &addr_rule, now);
     if (a || b)
         log_warn("msg=\"sign-in locked\" peer=%s lock_sec=%ld", r->peer, a > b ? a : b);
+}
+
+static void login_failed(rq *r, const char *account_key, const char *addr_key)
+{
+    count_failure(r, account_key, addr_key);
     unauthorized(r, "invalid credentials", false);
 }
 
@@ -515,18 +521,11 @@ static bool access_token_caller(rq *r, const char *tok, size_t n)
 
 /* ---- credentials u:<login> pwd:<password> (iProva) ---------------------- */
 
-/* The longest x-two-factor-code looked at: a code is 6 digits. */
-#define AUTHN_MAX_CODE 16
-
-/* A failed credentials check counts against the login and the address,
- * as a failed sign-in does (login_failed), with its own detail. */
+/* A failed credentials check counts as a failed sign-in, with its own
+ * detail. */
 static void credentials_failed(rq *r, const session *s, const char *detail)
 {
-    time_t now = time(NULL);
-    long a = throttle_fail(r->authn->thr, s->account_key, strlen(s->account_key), &account_rule, now);
-    long b = throttle_fail(r->authn->thr, s->addr_key, strlen(s->addr_key), &addr_rule, now);
-    if (a || b)
-        log_warn("msg=\"sign-in locked\" peer=%s lock_sec=%ld", r->peer, a > b ? a : b);
+    count_failure(r, s->account_key, s->addr_key);
     unauthorized(r, detail, false);
 }
 
@@ -580,8 +579,8 @@ static void second_factor(rq *r, session *s)
         return;
     }
     uint64_t matched = 0;
-    totp_result t = cl > AUTHN_MAX_CODE ? TOTP_WRONG
-                                        : totp_verify(secret, code, cl, time(NULL), (uint64_t)last, &matched);
+    totp_result t = cl > RD_MAX_TWO_FACTOR_CODE ? TOTP_WRONG
+                                                : totp_verify(secret, code, cl, time(NULL), (uint64_t)last, &matched);
     if (t == TOTP_BAD_SECRET) {
         log_error("msg=\"stored TOTP secret is not valid\" user=%s", s->user.id);
         problem_send(r, RD_INTERNAL, NULL, NULL);
