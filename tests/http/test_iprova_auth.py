@@ -308,6 +308,24 @@ def test_two_factor_code_is_needed_once_totp_is_on(server):
     assert call(srv, "GET", "cards", headers=still).status_code == 200
 
 
+def test_user_totp_command(server):
+    srv = server(APP)
+    add_user(srv, "re", "reader")
+    key = new_key(srv, "re")
+    r = cli(srv, "user", "totp", "nobody")
+    assert r.returncode == 1 and "no user with username 'nobody'" in r.stderr
+    r = cli(srv, "user", "totp")
+    assert r.returncode == 2
+    old = enable_totp(srv, "re")
+    new = enable_totp(srv, "re")  # a second call replaces the secret
+    assert old != new and len(new) == 32
+    now = time.time()
+    h = {"Authorization": creds("re"), "x-api_key": key}
+    if totp(old, now) != totp(new, now):
+        assert_401(call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(old, now)}), "not valid")
+    assert call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(new, now)}).status_code == 200
+
+
 def test_two_requests_with_one_code_one_wins(server):
     srv = server(APP)
     add_user(srv, "race", "reader")
