@@ -403,7 +403,7 @@ static void h_logout(rq *r)
     }
     size_t cl = 0;
     bool refused = false;
-    if (r->authorization || session_cookie(r, &cl, &refused)) {
+    if (r->authorization || (r->app->auth->scheme_cookie && session_cookie(r, &cl, &refused))) {
         if (!authn_require(r))
             return;
         s->job.revoke_family = r->token_sid;

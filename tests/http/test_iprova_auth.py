@@ -405,6 +405,21 @@ def test_no_cookie_section_no_cookie(server):
     assert_401(call(srv, "GET", "cards", headers={"Cookie": f"iprova_session={r.json()['access_token']}"}))
 
 
+def test_cookie_set_but_not_a_scheme(server):
+    """auth.cookie without `cookie` in schemes: login sets the cookie, no
+    request is signed in by it, and a logout by refresh token is not
+    mistaken for a cookie logout."""
+    srv = server(APP.replace("schemes: [bearer, token, credentials, cookie]", "schemes: [bearer]"))
+    add_user(srv, "spock", "reader")
+    r = login(srv, "spock")
+    tok, attrs = cookie_of(r)
+    jar = {"Cookie": f"iprova_session={tok}"}
+    assert_401(call(srv, "GET", "cards", headers=jar))
+    r = call(srv, "POST", "/api/auth/logout", json={"refresh_token": r.json()["refresh_token"]}, headers=jar)
+    assert r.status_code == 204, r.text
+    assert "Max-Age=0" in cookie_of(r)[1]
+
+
 def test_the_cookie_signs_requests_in(ip):
     tok = cookie_of(login(ip, "j.t.kirk"))[0]
     jar = {"Cookie": f"theme=dark; iprova_session={tok}; lang=nl"}
