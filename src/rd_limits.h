@@ -106,6 +106,21 @@
 /* Role names in one list (superusers, read, write): checked on every request. */
 #define RD_MAX_ROLES 64
 
+/* iProva-style schemes and the session cookie (api/authn.c). A cookie name
+ * is a short token; a Cookie header is read only up to 8 KiB (browsers
+ * send at most about 4 KiB per cookie) and at most 64 pairs are walked;
+ * X-Api-Key and x-two-factor-code values past these sizes are refused
+ * unread. At most 16 trusted proxy addresses. */
+#define RD_MAX_COOKIE_NAME 64
+#define RD_MAX_COOKIE_HEADER 8192
+#define RD_MAX_COOKIE_PAIRS 64
+#define RD_MAX_API_KEY 256
+/* A login name in a credentials header: as long as the login route takes. */
+#define RD_MAX_LOGIN 1024
+/* The longest x-two-factor-code header looked at: a code is 6 digits. */
+#define RD_MAX_TWO_FACTOR_CODE 16
+#define RD_MAX_TRUSTED_PROXIES 16
+
 /* Default and maximum page size of a list. */
 #define RD_DEFAULT_PAGE 100
 #define RD_MAX_PAGE 1000

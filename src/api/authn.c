@@ -19,10 +19,13 @@
 
 #include "api/api.h"
 #include "api/listq.h"
+#include "api/authhdr.h"
+#include "api/query.h"
 #include "api/throttle.h"
 #include "rd_limits.h"
 #include "auth/jwt.h"
 #include "auth/secret.h"
+#include "auth/totp.h"
 #include "json/jin.h"
 #include "json/jw.h"
 #include "store/authdb.h"
@@ -83,6 +86,8 @@ pwpool *authn_pool(const authn *a) { return a->pool; }
 
 /* ---- answers ---------------------------------------------------------- */
 
+static void set_session_cookie(rq *r, const char *token);
+static const char *session_cookie(rq *r, size_t *n, bool *refused);
 
 static void unauthorized(rq *r, const char *detail, bool bad_token)
 {
@@ -280,19 +285,33 @@ static void send_tokens(rq *r, const char *access, const char *refresh, const ch
     style(r)->tokens(&w, au, access, refresh);
     jw_obj_end(&w);
     rq_header(r, "cache-control", "no-store");
+    set_session_cookie(r, access); /* auth.cookie: the same token as a browser session */
     rq_respond(r, 200, "OK", "application/json", b);
 }
 
 /* ---- throttling -------------------------------------------------------- */
 
-/* A failed sign-in counts against the login and the address. */
-static void login_failed(rq *r, const char *account_key, const char *addr_key, refusal why)
+static void too_many(rq *r, long wait)
+{
+    rq_header(r, "retry-after", arena_printf(r->a, "%ld", wait));
+    problem_send(r, RD_TOO_MANY, "too many failed sign-ins; try again later", NULL);
+}
+
+/* A failed sign-in (login route or credentials scheme) counts against the
+ * login and the address. */
+static void count_failure(rq *r, const char *account_key, const char *addr_key)
 {
     time_t now = time(NULL);
     long a = throttle_fail(r->authn->thr, account_key, strlen(account_key), &account_rule, now);
     long b = throttle_fail(r->authn->thr, addr_key, strlen(addr_key), &addr_rule, now);
     if (a || b)
         log_warn("msg=\"sign-in locked\" peer=%s lock_sec=%ld", r->peer, a > b ? a : b);
+}
+
+/* A failed login: counted, then refused in the app's answer style. */
+static void login_failed(rq *r, const char *account_key, const char *addr_key, refusal why)
+{
+    count_failure(r, account_key, addr_key);
     style(r)->refused(r, why, 0);
 }
 
@@ -585,6 +604,7 @@ static void revoked(rq *r, store_write *w)
         problem_send(r, w->err, NULL, NULL);
         return;
     }
+    set_session_cookie(r, NULL); /* auth.cookie: the browser forgets the session */
     style(r)->ok(r, "logout");
 }
 
@@ -607,7 +627,9 @@ static void h_logout(rq *r)
         }
         json_decref(body);
     }
-    if (r->authorization) {
+    size_t cl = 0;
+    bool refused = false;
+    if (r->authorization || (r->app->auth->scheme_cookie && session_cookie(r, &cl, &refused))) {
         if (!authn_require(r))
             return;
         s->job.revoke_family = r->token_sid;
@@ -864,8 +886,6 @@ static bool jti_current(rq *r, const char *jti)
  * user. The key is random and long, so its SHA-256 is the lookup. */
 static bool api_key_caller(rq *r, const char *key, size_t n)
 {
-    while (n && *key == ' ')
-        key++, n--;
     char kh[AUTHSECRET_HASH_LEN + 1];
     authsecret_hash_token(key, n, kh);
     auth_user u = {0};
@@ -878,33 +898,13 @@ static bool api_key_caller(rq *r, const char *key, size_t n)
     return true;
 }
 
-bool authn_require(rq *r)
+/* An access token (bearer or cookie): a JWT for this app, not revoked. */
+static bool access_token_caller(rq *r, const char *tok, size_t n)
 {
     const app_auth *au = r->app->auth;
-    if (!r->authorization) {
-        unauthorized(r, "this route needs a bearer token (Authorization: Bearer ...)", false);
-        return false;
-    }
-    const char *h = r->authorization;
-    size_t n = r->authorization_len;
-    if (n <= AUTHN_MAX_HEADER && au->scheme_token && n > 6 && strncasecmp(h, "token ", 6) == 0)
-        return api_key_caller(r, h + 6, n - 6);
-    if (n > AUTHN_MAX_HEADER || n < 8 || strncasecmp(h, "bearer ", 7) != 0 || !au->scheme_bearer) {
-        unauthorized(r,
-                     au->scheme_token && au->scheme_bearer
-                         ? "the Authorization header must be 'Bearer <token>' or 'token <API key>'"
-                     : au->scheme_token ? "the Authorization header must be 'token <API key>'"
-                                        : "the Authorization header must be 'Bearer <token>'",
-                     true);
-        return false;
-    }
-    h += 7;
-    n -= 7;
-    while (n && *h == ' ')
-        h++, n--;
     authjwt_expect ex = {.iss = au->issuer, .aud = au->audience, .use = AUTHJWT_USE_ACCESS, .leeway = AUTHN_LEEWAY};
     authjwt_claims c;
-    authjwt_err je = authjwt_verify(r->authn->keys, h, n, &ex, time(NULL), r->a, &c);
+    authjwt_err je = authjwt_verify(r->authn->keys, tok, n, &ex, time(NULL), r->a, &c);
     if (je != AUTHJWT_OK) {
         log_info("msg=\"token refused\" reason=%s", authjwt_strerror(je));
         unauthorized(r, je == AUTHJWT_EXPIRED ? style(r)->expired : "the token is not valid", true);
@@ -920,6 +920,352 @@ bool authn_require(rq *r)
     r->token_sid = c.sid;
     r->token_exp = c.exp;
     return true;
+}
+
+/* ---- credentials u:<login> pwd:<password> (iProva) ---------------------- */
+
+/* A failed credentials check counts as a failed sign-in, with its own
+ * detail. */
+static void credentials_failed(rq *r, const session *s, const char *detail)
+{
+    count_failure(r, s->account_key, s->addr_key);
+    unauthorized(r, detail, false);
+}
+
+/* The caller is known: record it and dispatch the request again; this
+ * time authn_require finds r->user_id set and lets it through. */
+static void credentials_accepted(rq *r, session *s)
+{
+    throttle_clear(r->authn->thr, s->account_key, strlen(s->account_key));
+    r->user_id = s->user.id;
+    r->user_role = s->user.role;
+    api_handle(r);
+}
+
+static void code_stored(rq *r, store_write *w)
+{
+    session *s = w->ctx;
+    if (w->err == RD_UNAUTHORIZED) {
+        /* another request spent this code first */
+        log_warn("msg=\"two-factor code replayed\" peer=%s", r->peer);
+        unauthorized(r, "the two-factor code was used before; send the next one", false);
+        return;
+    }
+    if (w->err != RD_OK) {
+        problem_send(r, RD_UNAVAILABLE, "the server is busy; retry shortly", NULL);
+        return;
+    }
+    credentials_accepted(r, s);
+}
+
+/* The password was right; an account with TOTP also needs a current code
+ * in x-two-factor-code, each code once (its counter is stored). */
+static void second_factor(rq *r, session *s)
+{
+    const char *secret = NULL;
+    long long last = 0;
+    rd_err e = store_auth_totp(r->conn, s->user.id, r->a, &secret, &last);
+    if (e == RD_NOT_FOUND) {
+        credentials_accepted(r, s);
+        return;
+    }
+    if (e != RD_OK) {
+        problem_send(r, RD_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    size_t cl = 0;
+    const char *code = rq_req_header(r, "x-two-factor-code", &cl);
+    if (!code || cl == 0) {
+        unauthorized(r, "this account uses two-factor authentication: send the current code in the "
+                        "x-two-factor-code header",
+                     false);
+        return;
+    }
+    uint64_t matched = 0;
+    totp_result t = cl > RD_MAX_TWO_FACTOR_CODE ? TOTP_WRONG
+                                                : totp_verify(secret, code, cl, time(NULL), (uint64_t)last, &matched);
+    if (t == TOTP_BAD_SECRET) {
+        log_error("msg=\"stored TOTP secret is not valid\" user=%s", s->user.id);
+        problem_send(r, RD_INTERNAL, NULL, NULL);
+        return;
+    }
+    if (t == TOTP_REPLAY) {
+        log_warn("msg=\"two-factor code replayed\" peer=%s", r->peer);
+        credentials_failed(r, s, "the two-factor code was used before; send the next one");
+        return;
+    }
+    if (t != TOTP_OK) {
+        credentials_failed(r, s, "the two-factor code is not valid");
+        return;
+    }
+    s->job.ap = r->app;
+    s->job.now = (long long)time(NULL);
+    s->job.user_id = s->user.id;
+    s->job.totp_counter = (long long)matched;
+    store_write *w = arena_zalloc(r->a, sizeof *w);
+    w->op = STORE_RUN;
+    w->run = authdb_totp_use;
+    w->ctx = &s->job;
+    w->a = r->a;
+    _Static_assert(offsetof(session, job) == 0, "ctx doubles as the session");
+    if (rq_write(r, w, code_stored) != RD_OK)
+        problem_send(r, RD_UNAVAILABLE, "the server is busy; retry shortly", NULL);
+}
+
+static void credentials_checked(rq *r, pwjob *j)
+{
+    session *s = (session *)((char *)j - offsetof(session, hash));
+    sodium_memzero(s->password, s->password_len);
+    if (j->err != RD_OK) {
+        problem_send(r, RD_UNAVAILABLE, "the server is busy; retry shortly", NULL);
+        return;
+    }
+    /* one answer for unknown login, wrong password and inactive account */
+    if (!j->ok || !s->user.id || !s->user.active) {
+        credentials_failed(r, s, "invalid credentials");
+        return;
+    }
+    second_factor(r, s);
+}
+
+/* The application's API key: header x-api_key (iProva's spelling), or
+ * x-api-key (proxies such as nginx drop header names with '_' by default),
+ * or the query parameter api_key, which is then taken out of the query so
+ * the list parser does not see it. NULL when none or more than one. */
+static const char *app_key_of(rq *r, size_t *n)
+{
+    const char *k = rq_req_header(r, "x-api_key", n);
+    if (!k)
+        k = rq_req_header(r, "x-api-key", n);
+    if (k || !r->query)
+        return k;
+    qparam p[RD_MAX_QUERY_PARAMS];
+    const char *bad = NULL;
+    int np = query_parse(r->query, r->query_len, r->a, p, RD_MAX_QUERY_PARAMS, &bad);
+    for (int i = 0; i < np; i++) {
+        if (strcmp(p[i].name, "api_key") != 0)
+            continue;
+        if (k)
+            return NULL; /* given twice: ambiguous */
+        k = p[i].value;
+        *n = p[i].value_len;
+    }
+    if (!k)
+        return NULL;
+    /* drop the raw api_key=... segments from the query */
+    char *q = arena_alloc(r->a, r->query_len + 1);
+    size_t qn = 0;
+    for (const char *seg = r->query, *end = r->query + r->query_len; seg < end;) {
+        const char *amp = memchr(seg, '&', (size_t)(end - seg));
+        size_t sl = (size_t)((amp ? amp : end) - seg);
+        if (!(sl >= 7 && memcmp(seg, "api_key", 7) == 0 && (sl == 7 || seg[7] == '='))) {
+            if (qn)
+                q[qn++] = '&';
+            memcpy(q + qn, seg, sl);
+            qn += sl;
+        }
+        seg += sl + 1;
+    }
+    r->query = qn ? q : NULL;
+    r->query_len = qn;
+    return k;
+}
+
+/* `credentials u:<login> pwd:<password>`: the login runs up to " pwd:", the
+ * password is the rest of the header as sent. Returns false: either the
+ * request was answered, or the password check went to the hashing pool
+ * and the request is dispatched again from credentials_accepted. */
+static bool credentials_caller(rq *r, const char *h, size_t n)
+{
+    const char *login_s = NULL, *pw = NULL;
+    size_t ul = 0, pl = 0;
+    if (!authhdr_credentials(h, n, RD_MAX_LOGIN, PWHASH_MAX_PASSWORD, &login_s, &ul, &pw, &pl)) {
+        unauthorized(r, "the Authorization header must be 'credentials u:<login> pwd:<password>'", true);
+        return false;
+    }
+    size_t kl = 0;
+    const char *key = app_key_of(r, &kl);
+    if (!key || kl == 0) {
+        unauthorized(r, "the credentials scheme needs the application's API key (x-api_key header or api_key "
+                        "query parameter)",
+                     false);
+        return false;
+    }
+    auth_user ku = {0};
+    char kh[AUTHSECRET_HASH_LEN + 1];
+    if (kl <= RD_MAX_API_KEY)
+        authsecret_hash_token(key, kl, kh);
+    if (kl > RD_MAX_API_KEY || store_auth_user_by_key(r->conn, r->app, kh, r->a, &ku) != RD_OK || !ku.active) {
+        unauthorized(r, "the API key is not valid", true);
+        return false;
+    }
+    session *s = arena_zalloc(r->a, sizeof *s);
+    char *login = arena_strndup(r->a, login_s, ul);
+    s->account_key = arena_printf(r->a, "a:%s", login);
+    s->addr_key = arena_printf(r->a, "i:%s", r->peer ? r->peer : "");
+    time_t now = time(NULL);
+    long wa = throttle_wait(r->authn->thr, s->account_key, strlen(s->account_key), now);
+    long wi = throttle_wait(r->authn->thr, s->addr_key, strlen(s->addr_key), now);
+    if (wa || wi) {
+        too_many(r, wa > wi ? wa : wi);
+        return false;
+    }
+    rd_err e = store_auth_user_by_login(r->conn, r->app, login, r->a, &s->user);
+    if (e != RD_OK && e != RD_NOT_FOUND) {
+        problem_send(r, e, NULL, NULL);
+        return false;
+    }
+    if (e == RD_NOT_FOUND)
+        s->user.id = NULL;
+    s->password = arena_strndup(r->a, pw, pl);
+    s->password_len = pl;
+    s->hash.password = s->password;
+    s->hash.password_len = pl;
+    s->hash.hash = s->user.id ? s->user.password_hash : NULL;
+    /* no account or no password set: the same work, then a refusal */
+    s->hash.work = s->hash.hash ? pwjob_verify : pwjob_dummy;
+    if (rq_hash(r, &s->hash, credentials_checked) != RD_OK) {
+        sodium_memzero(s->password, s->password_len);
+        problem_send(r, RD_UNAVAILABLE, "the server is busy; retry shortly", NULL);
+    }
+    return false;
+}
+
+/* ---- the session cookie ------------------------------------------------ */
+
+/* The session cookie's value, or NULL (absent, or refused: *refused). */
+static const char *session_cookie(rq *r, size_t *n, bool *refused)
+{
+    const char *name = r->app->auth->cookie_name;
+    size_t hl = 0;
+    const char *h = name ? rq_req_header(r, "cookie", &hl) : NULL;
+    const char *v = NULL;
+    authhdr_result cr = h ? authhdr_cookie(h, hl, name, &v, n) : AUTHHDR_ABSENT;
+    *refused = cr == AUTHHDR_REFUSED;
+    return cr == AUTHHDR_FOUND ? v : NULL;
+}
+
+static bool unsafe_method(rq_method m) { return m != M_GET && m != M_HEAD && m != M_OPTIONS; }
+
+/* A request signed in by its cookie alone. Browsers attach cookies to
+ * requests other sites make them send (CSRF); SameSite=Strict stops that
+ * in current browsers, and an unsafe method must also carry the header
+ * X-Requested-With, which a cross-site form or link cannot set and a
+ * cross-site script may set only after a CORS preflight restd never
+ * grants. */
+static bool cookie_caller(rq *r, const char *v, size_t n)
+{
+    if (unsafe_method(r->method)) {
+        size_t xl = 0;
+        const char *x = rq_req_header(r, "x-requested-with", &xl);
+        if (!x || xl == 0) {
+            problem_send(r, RD_FORBIDDEN,
+                         "a request signed in by cookie must send the X-Requested-With header to change data "
+                         "(CSRF protection)",
+                         NULL);
+            return false;
+        }
+    }
+    return access_token_caller(r, v, n);
+}
+
+/* Whether the answer goes back over HTTPS: TLS to us, or a proxy we trust
+ * says its client used https. */
+static bool over_https(rq *r)
+{
+    if (rq_tls(r))
+        return true;
+    const app_auth *au = r->app->auth;
+    bool trusted = false;
+    for (size_t i = 0; i < au->n_trusted_proxies && !trusted; i++)
+        trusted = r->peer && strcmp(au->trusted_proxies[i], r->peer) == 0;
+    size_t n = 0;
+    const char *p = trusted ? rq_req_header(r, "x-forwarded-proto", &n) : NULL;
+    return p && authhdr_forwarded_https(p, n);
+}
+
+/* Set-Cookie for the session (token) or to clear it (NULL). */
+static void set_session_cookie(rq *r, const char *token)
+{
+    const app_auth *au = r->app->auth;
+    if (!au->cookie_name)
+        return;
+    const char *path = r->app->base_path[0] ? r->app->base_path : "/";
+    rq_header(r, "set-cookie",
+              arena_printf(r->a, "%s=%s; Path=%s; Max-Age=%lld; HttpOnly; SameSite=Strict%s", au->cookie_name,
+                           token ? token : "", path, token ? au->access_ttl : 0LL,
+                           over_https(r) ? "; Secure" : ""));
+}
+
+/* ---- every request: which scheme --------------------------------------- */
+
+typedef bool (*scheme_fn)(rq *r, const char *arg, size_t n);
+
+/* The Authorization schemes, matched case-insensitively (RFC 9110 §11.1),
+ * each on when the app's flag at `on` is set. */
+static const struct {
+    const char *name;
+    size_t len;
+    size_t on; /* offset of the bool in app_auth */
+    scheme_fn fn;
+    const char *form; /* for the error detail */
+} schemes[] = {
+    {"bearer", 6, offsetof(app_auth, scheme_bearer), access_token_caller, "'Bearer <token>'"},
+    {"token", 5, offsetof(app_auth, scheme_token), api_key_caller, "'token <API key>'"},
+    {"credentials", 11, offsetof(app_auth, scheme_credentials), credentials_caller,
+     "'credentials u:<login> pwd:<password>'"},
+};
+#define N_SCHEMES (sizeof schemes / sizeof schemes[0])
+
+static bool scheme_on(const app_auth *au, size_t i) { return *(const bool *)((const char *)au + schemes[i].on); }
+
+static void wrong_scheme(rq *r, bool bad)
+{
+    const app_auth *au = r->app->auth;
+    const char *forms = NULL;
+    for (size_t i = 0; i < N_SCHEMES; i++)
+        if (scheme_on(au, i))
+            forms = forms ? arena_printf(r->a, "%s or %s", forms, schemes[i].form) : schemes[i].form;
+    unauthorized(r, arena_printf(r->a, "the Authorization header must be %s", forms ? forms : "absent (cookie)"),
+                 bad);
+}
+
+bool authn_require(rq *r)
+{
+    if (r->user_id)
+        return true; /* known already: a request dispatched again after an off-loop check */
+    const app_auth *au = r->app->auth;
+    const char *h = r->authorization;
+    size_t n = r->authorization_len;
+    if (!h) {
+        size_t cl = 0;
+        bool refused = false;
+        const char *c = au->scheme_cookie ? session_cookie(r, &cl, &refused) : NULL;
+        if (c && cl)
+            return cookie_caller(r, c, cl);
+        unauthorized(r,
+                     refused ? "the Cookie header is malformed, too large or names the session cookie twice"
+                     : au->scheme_bearer ? "this route needs a bearer token (Authorization: Bearer ...)"
+                                         : "this route needs an Authorization header",
+                     refused);
+        return false;
+    }
+    if (n > AUTHN_MAX_HEADER) {
+        unauthorized(r, "the Authorization header is too large", true);
+        return false;
+    }
+    for (size_t i = 0; i < N_SCHEMES; i++) {
+        size_t l = schemes[i].len;
+        if (n > l && h[l] == ' ' && strncasecmp(h, schemes[i].name, l) == 0 && scheme_on(au, i)) {
+            const char *arg = h + l;
+            size_t an = n - l;
+            while (an && *arg == ' ')
+                arg++, an--;
+            return schemes[i].fn(r, arg, an);
+        }
+    }
+    wrong_scheme(r, true);
+    return false;
 }
 
 static bool listed(const char *const *roles, size_t n, const char *role)

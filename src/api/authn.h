@@ -24,8 +24,13 @@ pwpool *authn_pool(const authn *a);
 /* If the path is one of the app's auth routes, handle it and return true. */
 bool authn_route(rq *r);
 
-/* Check the caller's bearer token; on success set r->user_* and return
- * true, otherwise answer 401 and return false. */
+/* Find out who is calling, by the schemes the app lists (auth.schemes:
+ * bearer, token, credentials, cookie). true: r->user_* are set, go on.
+ * false: stop here; either the request was answered (401, 403, 429, 503),
+ * or (credentials scheme) the check went to the hashing pool, and once it
+ * succeeds the request is dispatched again through api_handle, where this
+ * call finds r->user_id set and returns true at once. So a caller must
+ * neither answer nor write anything before calling it. */
 bool authn_require(rq *r);
 
 /* Whether the signed-in caller may read (write == false) or write model m;

@@ -7,6 +7,8 @@
  * and returns every problem found as "PATH:LINE:COL: message" lines. The
  * YAML reading lives in yaml_walk.c, the `models:` section in model.c.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -612,6 +614,7 @@ enum {
     AUK_MIN_PASSWORD,
     AUK_DISABLED_ROUTES,
     AUK_ANSWER_ROW,
+    AUK_COOKIE,
     AUK__COUNT
 };
 static const app__key auth_keys[] = {
@@ -638,6 +641,7 @@ static const app__key auth_keys[] = {
     [AUK_MIN_PASSWORD] = {"min_password_length"},
     [AUK_DISABLED_ROUTES] = {"disabled_routes"},
     [AUK_ANSWER_ROW] = {"answer_row"},
+    [AUK_COOKIE] = {"cookie"},
 };
 _Static_assert(sizeof auth_keys / sizeof auth_keys[0] == AUK__COUNT, "one row per key");
 
@@ -728,10 +732,12 @@ static const char *const login_ways[] = {
 _Static_assert(sizeof login_ways / sizeof login_ways[0] == LW__COUNT, "one name per way");
 
 /* The Authorization schemes a model request may use (auth.schemes). */
-enum { SC_BEARER, SC_TOKEN, SC__COUNT };
+enum { SC_BEARER, SC_TOKEN, SC_CREDENTIALS, SC_COOKIE, SC__COUNT };
 static const char *const scheme_names[] = {
     [SC_BEARER] = "bearer",
     [SC_TOKEN] = "token",
+    [SC_CREDENTIALS] = "credentials",
+    [SC_COOKIE] = "cookie",
 };
 _Static_assert(sizeof scheme_names / sizeof scheme_names[0] == SC__COUNT, "one name per scheme");
 
@@ -914,10 +920,12 @@ static void read_login_with(app__ctx *c, app_auth *au, yaml_node_t *n)
 static void read_schemes(app__ctx *c, app_auth *au, yaml_node_t *n)
 {
     const yaml_node_t *seen[SC__COUNT] = {NULL};
-    if (read_word_set(c, n, "schemes", "at least one scheme is needed (bearer, token)", scheme_names, SC__COUNT,
-                      seen)) {
+    if (read_word_set(c, n, "schemes", "at least one scheme is needed (bearer, token, credentials, cookie)",
+                      scheme_names, SC__COUNT, seen)) {
         au->scheme_bearer = seen[SC_BEARER] != NULL;
         au->scheme_token = seen[SC_TOKEN] != NULL;
+        au->scheme_credentials = seen[SC_CREDENTIALS] != NULL;
+        au->scheme_cookie = seen[SC_COOKIE] != NULL;
     }
 }
 
@@ -944,6 +952,66 @@ static bool read_route_method(app__ctx *c, const yaml_node_t *at, const char *wh
              app__q(c, arena_strndup(c->tmp, *path, n)), (route_methods[route].allowed & RM_POST) ? "POST" : "GET",
              route_methods[route].allowed == (RM_GET | RM_POST) ? " or GET" : "");
     return false;
+}
+
+/* auth.cookie: the session cookie the login route sets (docs/auth.md). */
+enum { CKK_NAME, CKK_TRUSTED_PROXIES, CKK__COUNT };
+static const app__key cookie_keys[] = {
+    [CKK_NAME] = {"name", .required = true},
+    [CKK_TRUSTED_PROXIES] = {"trusted_proxies"},
+};
+_Static_assert(sizeof cookie_keys / sizeof cookie_keys[0] == CKK__COUNT, "one row per key");
+
+/* A cookie name: an RFC 6265 token, kept to [A-Za-z0-9_-] and bounded. */
+static bool cookie_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > RD_MAX_COOKIE_NAME)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+            return false;
+    return true;
+}
+
+static void read_cookie(app__ctx *c, app_auth *au, yaml_node_t *n)
+{
+    app__kv k[CKK__COUNT];
+    if (!app__map(c, n, NULL, "auth.cookie", cookie_keys, CKK__COUNT, k))
+        return;
+    const char *s = k[CKK_NAME].val ? app__str(c, k[CKK_NAME].val, "cookie.name") : NULL;
+    if (s && cookie_name_ok(s))
+        au->cookie_name = arena_strdup(c->a, s);
+    else if (s)
+        app__err(c, k[CKK_NAME].val, "cookie.name: '%s' must be 1 to %d of [A-Za-z0-9_-]", app__q(c, s),
+                 RD_MAX_COOKIE_NAME);
+    yaml_node_t *tp = k[CKK_TRUSTED_PROXIES].val;
+    if (!tp || !app__want(c, tp, YAML_SEQUENCE_NODE, "cookie.trusted_proxies"))
+        return;
+    size_t cnt = (size_t)(tp->data.sequence.items.top - tp->data.sequence.items.start);
+    if (cnt > RD_MAX_TRUSTED_PROXIES) {
+        app__err(c, tp, "cookie.trusted_proxies: at most %d addresses", RD_MAX_TRUSTED_PROXIES);
+        return;
+    }
+    const char **list = arena_alloc(c->a, (cnt ? cnt : 1) * sizeof *list);
+    size_t m = 0;
+    for (yaml_node_item_t *it = tp->data.sequence.items.start; it < tp->data.sequence.items.top; it++) {
+        yaml_node_t *v = app__node(c, *it);
+        const char *a = app__str(c, v, "each of cookie.trusted_proxies");
+        unsigned char bin[16];
+        char text[INET6_ADDRSTRLEN];
+        /* kept in inet_ntop's form, the form the server gives a peer */
+        int fam = a && inet_pton(AF_INET, a, bin) == 1 ? AF_INET : a && inet_pton(AF_INET6, a, bin) == 1 ? AF_INET6 : 0;
+        if (!fam) {
+            if (a)
+                app__err(c, v, "cookie.trusted_proxies: '%s' is not an IP address", app__q(c, a));
+            continue;
+        }
+        inet_ntop(fam, bin, text, sizeof text);
+        list[m++] = arena_strdup(c->a, text);
+    }
+    au->trusted_proxies = list;
+    au->n_trusted_proxies = m;
 }
 
 /* auth.routes: absolute paths as health_path, distinct, not the health
@@ -1320,6 +1388,10 @@ static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *ow
         read_disabled_routes(c, a, au, k[AUK_DISABLED_ROUTES].val);
     if (k[AUK_ANSWER_ROW].val)
         read_answer_row(c, a, au, k[AUK_ANSWER_ROW].val);
+    if (k[AUK_COOKIE].val)
+        read_cookie(c, au, k[AUK_COOKIE].val);
+    if (au->scheme_cookie && !k[AUK_COOKIE].val)
+        app__err(c, k[AUK_SCHEMES].val, "schemes: 'cookie' needs an auth.cookie section naming the cookie");
     check_roles(c, au);
 }
 

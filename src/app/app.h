@@ -204,6 +204,13 @@ typedef struct app_auth {
     const char *api_key_field;  /* body key of the API key at login; default "api_key" (INIES: "apiKey") */
     bool scheme_bearer;         /* Authorization: Bearer <access token> (default) */
     bool scheme_token;          /* Authorization: token <API key>: acts as the key's user (iProva) */
+    bool scheme_credentials;    /* Authorization: credentials u:<login> pwd:<password>, with an API key
+                                   in x-api_key or ?api_key= (iProva) */
+    bool scheme_cookie;         /* the session cookie auth.cookie names carries an access token */
+    const char *cookie_name;    /* auth.cookie.name; NULL: no auth.cookie, login sets no cookie */
+    const char *const *trusted_proxies; /* auth.cookie.trusted_proxies: peer addresses (inet_ntop form)
+                                           whose X-Forwarded-Proto is believed */
+    size_t n_trusted_proxies;
     const char *password_field; /* body key of the password; default "password" */
     int denied_status;          /* status for a caller without the right: 403 (default) or 401 (INIES) */
     const char *const *superusers; /* roles with every right on every model; default ["admin"] */

@@ -17,6 +17,7 @@
 #include "app/app.h"
 #include "auth/pwhash.h"
 #include "auth/secret.h"
+#include "auth/totp.h"
 #include "json/jin.h"
 #include "store/authdb.h"
 #include "store/store.h"
@@ -398,9 +399,32 @@ static int user_set_disabled(cli *c, bool disable)
                disable ? "; their sessions are ended" : "");
 }
 
+/* restd user totp LOGIN: turn on TOTP with a new secret, printed once with
+ * its otpauth:// URI (a later call replaces the secret). From then on the
+ * credentials scheme needs the x-two-factor-code header for that user. */
+static int user_totp(cli *c)
+{
+    auth_user u;
+    int rc;
+    if ((rc = open_store(c)) || (rc = find_user(c, &u)))
+        return rc;
+    char secret[TOTP_SECRET_B32_LEN + 1];
+    totp_secret_new(secret);
+    authdb_job *j = arena_zalloc(c->a, sizeof *j);
+    j->user_id = u.id;
+    j->totp_secret = secret;
+    const char *detail = NULL;
+    rd_err e = run_auth(c, authdb_totp_set, j, &detail);
+    const char *uri = e == RD_OK ? totp_uri(c->ap->name, c->o->arg, secret, c->a) : NULL;
+    rc = e != RD_OK ? write_failed("cannot turn on TOTP", e, detail)
+                    : say("totp for %s: secret %s\n%s\n", c->o->arg, secret, uri ? uri : "");
+    sodium_memzero(secret, sizeof secret);
+    return rc;
+}
+
 int cli_user(const char *sub, const cli_account_opts *o)
 {
-    enum { ADD, PASSWD, DISABLE, ENABLE } which;
+    enum { ADD, PASSWD, DISABLE, ENABLE, TOTP } which;
     if (strcmp(sub, "add") == 0)
         which = ADD;
     else if (strcmp(sub, "passwd") == 0)
@@ -409,8 +433,10 @@ int cli_user(const char *sub, const cli_account_opts *o)
         which = DISABLE;
     else if (strcmp(sub, "enable") == 0)
         which = ENABLE;
+    else if (strcmp(sub, "totp") == 0)
+        which = TOTP;
     else
-        return cli_usage("unknown command 'user %s' (add, passwd, disable or enable)", sub);
+        return cli_usage("unknown command 'user %s' (add, passwd, disable, enable or totp)", sub);
     if (!o->arg)
         return cli_usage("'restd user %s' needs %s", sub,
                          which == ADD ? "the user's fields as a JSON object" : "a LOGIN");
@@ -432,6 +458,9 @@ int cli_user(const char *sub, const cli_account_opts *o)
         case DISABLE:
         case ENABLE:
             rc = user_set_disabled(&c, which == DISABLE);
+            break;
+        case TOTP:
+            rc = user_totp(&c);
             break;
         }
     }

@@ -11,6 +11,7 @@
 #ifndef RESTD_RQ_H
 #define RESTD_RQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "app/app.h"
@@ -61,6 +62,13 @@ void rq_respond(rq *r, int status, const char *reason, const char *ctype, const 
  * failed), unless the client went away first. w and everything it points to
  * must live in r->a. Returns RD_UNAVAILABLE when the writer is full. */
 rd_err rq_write(rq *r, store_write *w, void (*cb)(rq *r, store_write *w));
+
+/* A request header by its lower-case name: the first one's value (not
+ * NUL-terminated, *len bytes, valid until the request ends), or NULL when
+ * absent. For headers read on a few routes only; the hot ones are fields. */
+const char *rq_req_header(const rq *r, const char *name, size_t *len);
+/* Whether the request came over TLS to this process. */
+bool rq_tls(const rq *r);
 
 /* Hand j to the hashing pool; cb runs on this loop thread once it is done,
  * unless the client went away. j must live in r->a. RD_UNAVAILABLE when

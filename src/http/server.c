@@ -138,6 +138,24 @@ void rq_respond(rq *r, int status, const char *reason, const char *ctype, const 
     h2o_send(req, &iov, iov.len && !head ? 1 : 0, H2O_SEND_STATE_FINAL);
 }
 
+const char *rq_req_header(const rq *r, const char *name, size_t *len)
+{
+    const reqctx *c = (const reqctx *)r;
+    if (!c->req)
+        return NULL;
+    ssize_t i = h2o_find_header_by_str(&c->req->headers, name, strlen(name), -1);
+    if (i < 0)
+        return NULL;
+    *len = c->req->headers.entries[i].value.len;
+    return c->req->headers.entries[i].value.base;
+}
+
+bool rq_tls(const rq *r)
+{
+    const reqctx *c = (const reqctx *)r;
+    return c->req && c->req->input.scheme == &H2O_URL_SCHEME_HTTPS;
+}
+
 /* Runs on the writer or a hashing thread: hand the request back to its
  * loop, where on_done_messages continues it. Nothing else may happen here. */
 static void post_back(reqctx *c) { h2o_multithread_send_message(&c->w->done_rx, &c->msg); }

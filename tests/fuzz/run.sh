@@ -11,7 +11,7 @@ mkdir -p $out
 SRC=$(find src -name '*.c' ! -name main.c)
 CFLAGS="-std=gnu17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -DRESTD_VERSION=\"fuzz\" -Isrc -isystem /usr/include/h2o -g -O1"
 SAN="-fsanitize=fuzzer,address,undefined"
-for d in jin query app jwt; do
+for d in jin query app jwt authhdr; do
     clang $CFLAGS $SAN tests/fuzz/fuzz_$d.c $SRC -o $out/fuzz_$d \
         -lh2o-evloop -ljansson -lyaml -lsqlite3 -lsodium -loath -ljwt -lpthread -lm
     mkdir -p $out/corpus_$d

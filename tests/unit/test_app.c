@@ -1460,7 +1460,34 @@ static void test_auth_schemes(void **state)
     app_free(a);
     a = load_ok(AUTH_BASE "  schemes: [token, bearer]\n");
     assert_true(a->auth->scheme_bearer && a->auth->scheme_token);
+    assert_false(a->auth->scheme_credentials || a->auth->scheme_cookie);
+    assert_null(a->auth->cookie_name);
     app_free(a);
+    a = load_ok(AUTH_BASE "  schemes: [bearer, token, credentials, cookie]\n"
+                          "  cookie: {name: ip_session, trusted_proxies: [127.0.0.1, '::1', '0:0::1']}\n");
+    assert_true(a->auth->scheme_credentials && a->auth->scheme_cookie);
+    assert_string_equal(a->auth->cookie_name, "ip_session");
+    assert_int_equal(a->auth->n_trusted_proxies, 3);
+    assert_string_equal(a->auth->trusted_proxies[2], "::1"); /* kept in the server's peer form */
+    app_free(a);
+    /* a cookie without the cookie scheme: login sets it, requests do not use it */
+    a = load_ok(AUTH_BASE "  cookie: {name: s}\n");
+    assert_false(a->auth->scheme_cookie);
+    assert_string_equal(a->auth->cookie_name, "s");
+    app_free(a);
+}
+
+static void test_reject_auth_cookie(void **state)
+{
+    expect_error(AUTH_BASE "  schemes: [cookie]\n", 16, "schemes: 'cookie' needs an auth.cookie section");
+    expect_error(AUTH_BASE "  cookie: {name: 'a b'}\n", 16, "cookie.name: 'a b' must be 1 to 64 of [A-Za-z0-9_-]");
+    expect_error(AUTH_BASE "  cookie: {name: ''}\n", 16, "cookie.name: '' must be 1 to 64");
+    expect_error(AUTH_BASE "  cookie: {trusted_proxies: []}\n", 16, "name");
+    expect_error(AUTH_BASE "  cookie: {name: s, trusted_proxies: [10.0.0.300]}\n", 16,
+                 "cookie.trusted_proxies: '10.0.0.300' is not an IP address");
+    expect_error(AUTH_BASE "  cookie: {name: s, trusted_proxies: 127.0.0.1}\n", 16,
+                 "cookie.trusted_proxies must be a list");
+    expect_error(AUTH_BASE "  cookie: {name: s, path: /}\n", 16, "path");
 }
 
 static void test_reject_auth_values(void **state)
@@ -1489,8 +1516,8 @@ static void test_reject_auth_values(void **state)
     expect_error(AUTH_BASE "  login_with: []\n", 16, "login_with: at least one way to log in is needed");
     expect_error(AUTH_BASE "  login_with: password\n", 16, "login_with must be a list, not a single value");
     expect_error(AUTH_BASE "  schemes: [bearer, basic]\n", 16,
-                 "each of schemes must be one of bearer, token, not 'basic'");
-    expect_error(AUTH_BASE "  schemes: []\n", 16, "schemes: at least one scheme is needed (bearer, token)");
+                 "each of schemes must be one of bearer, token, credentials, cookie, not 'basic'");
+    expect_error(AUTH_BASE "  schemes: []\n", 16, "schemes: at least one scheme is needed (bearer, token, credentials, cookie)");
     expect_error(AUTH_BASE "  schemes: [token, token]\n", 16, "schemes: 'token' is listed twice");
     expect_error(AUTH_BASE "  denied_status: 402\n", 16, "denied_status must be 401 or 403, not '402'");
     expect_error(AUTH_BASE "  denied_status: 404\n", 16, "denied_status must be 401 or 403");
@@ -1741,6 +1768,7 @@ int main(void)
         cmocka_unit_test(test_reject_auth_roles),
         cmocka_unit_test(test_auth_schemes),
         cmocka_unit_test(test_reject_auth_values),
+        cmocka_unit_test(test_reject_auth_cookie),
         cmocka_unit_test(test_reject_auth_routes),
         cmocka_unit_test(test_auth_zou_keys),
         cmocka_unit_test(test_reject_auth_keys),
