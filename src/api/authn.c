@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/mfa.h"
 #include "api/throttle.h"
 #include "rd_limits.h"
 #include "auth/jwt.h"
@@ -208,6 +209,8 @@ static void start_session(rq *r, session *s)
     submit_job(r, s, authdb_login, login_stored);
 }
 
+static void second_factor_passed(rq *r, void *ctx) { start_session(r, ctx); }
+
 static void password_checked(rq *r, pwjob *j)
 {
     session *s = (session *)((char *)j - offsetof(session, hash));
@@ -222,7 +225,8 @@ static void password_checked(rq *r, pwjob *j)
         return;
     }
     throttle_clear(r->authn->thr, s->account_key, strlen(s->account_key));
-    start_session(r, s);
+    /* second factor (api/mfa.c): the session starts once it passed */
+    mfa_login_step(r, s->user.id, second_factor_passed, s);
 }
 
 /* A string member of the login body, or NULL. */
@@ -405,6 +409,8 @@ bool authn_route(rq *r)
     const app_auth *au = r->app->auth;
     if (!au)
         return false;
+    if (mfa_route(r)) /* second factors and password reset (api/mfa.c) */
+        return true;
     static const char *const names[] = {"login", "refresh", "logout"};
     const char *paths[] = {au->login_path, au->refresh_path, au->logout_path};
     void (*handlers[])(rq *) = {h_login, h_refresh, h_logout};

@@ -524,17 +524,25 @@ static const struct {
 };
 
 /* auth.routes: each optional; where each accepted path goes. */
-enum { RK_LOGIN, RK_REFRESH, RK_LOGOUT, RK__COUNT };
+enum { RK_LOGIN, RK_REFRESH, RK_LOGOUT, RK_TOTP, RK_EMAIL_OTP, RK_RECOVERY_CODES, RK_RESET_PASSWORD, RK__COUNT };
 static const app__key route_keys[] = {
     [RK_LOGIN] = {"login"},
     [RK_REFRESH] = {"refresh"},
     [RK_LOGOUT] = {"logout"},
+    [RK_TOTP] = {"totp"},
+    [RK_EMAIL_OTP] = {"email_otp"},
+    [RK_RECOVERY_CODES] = {"recovery_codes"},
+    [RK_RESET_PASSWORD] = {"reset_password"},
 };
 _Static_assert(sizeof route_keys / sizeof route_keys[0] == RK__COUNT, "one row per key");
 static const size_t route_offsets[] = {
     [RK_LOGIN] = offsetof(app_auth, login_path),
     [RK_REFRESH] = offsetof(app_auth, refresh_path),
     [RK_LOGOUT] = offsetof(app_auth, logout_path),
+    [RK_TOTP] = offsetof(app_auth, totp_path),
+    [RK_EMAIL_OTP] = offsetof(app_auth, email_otp_path),
+    [RK_RECOVERY_CODES] = offsetof(app_auth, recovery_codes_path),
+    [RK_RESET_PASSWORD] = offsetof(app_auth, reset_password_path),
 };
 _Static_assert(sizeof route_offsets / sizeof route_offsets[0] == RK__COUNT, "one per route");
 

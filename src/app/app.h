@@ -133,6 +133,11 @@ typedef struct app_auth {
     const char *login_path;     /* absolute paths of the auth routes; NULL: not served */
     const char *refresh_path;
     const char *logout_path;
+    /* second factors and password reset (api/mfa.c); NULL: not served */
+    const char *totp_path;
+    const char *email_otp_path;
+    const char *recovery_codes_path;
+    const char *reset_password_path;
     bool login_password;        /* login with {login, password} */
     bool login_api_key;         /* login with {login, api_key} */
     const char *api_key_field;  /* body key of the API key at login; default "api_key" (INIES: "apiKey") */

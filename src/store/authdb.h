@@ -66,6 +66,9 @@ bool authdb_set_password(sqlite3 *db, store_write *w);
 bool authdb_set_disabled(sqlite3 *db, store_write *w); /* also ends every family of the user */
 bool authdb_key_create(sqlite3 *db, store_write *w);
 bool authdb_key_revoke(sqlite3 *db, store_write *w);
+/* End every session of a user (writer thread, inside a job): each refresh
+ * family revoked, each live access token blocked. Set w->revokes. */
+bool authdb_end_sessions(sqlite3 *db, const char *user_id, long long now);
 
 /* One API key as `restd apikey list` shows it (never the key itself). */
 typedef struct auth_key {
