@@ -1482,7 +1482,7 @@ static void test_reject_auth_keys(void **state)
     assert_int_equal(n, 1);
     expect_error(AUTH_BASE "  colour: red\n", 16, "unknown key 'colour' in auth (known keys: users, ");
     expect_error(AUTH_BASE "  routes:\n    login: /auth/login\n    signup: /auth/signup\n", 18,
-                 "unknown key 'signup' in auth.routes (known keys: login, refresh, logout)");
+                 "unknown key 'signup' in auth.routes (known keys: login, refresh, logout, ");
     expect_error(AUTH_BASE "  default_access: {read: [], list: []}\n", 16,
                  "unknown key 'list' in auth.default_access (known keys: read, write)");
     expect_error("app: {name: t}\nmodels:\n"
