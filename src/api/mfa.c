@@ -401,6 +401,10 @@ static void recovery_matched(rq *r, op *o)
 void mfa_check(rq *r, const char *user_id, const mfa_codes *codes,
                void (*done)(rq *r, mfa_result res, void *ctx), void *ctx)
 {
+    if (!r->mfa) { /* no state to count failures in: refuse rather than skip */
+        done(r, MFA_ERROR, ctx);
+        return;
+    }
     op *o = op_new(r, user_id);
     o->done = done;
     o->ctx = ctx;
