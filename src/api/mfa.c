@@ -8,11 +8,14 @@
  * due. The state of the chain lives in one arena struct (`op`), whose first
  * member is the writer job's input so a store_write's ctx is the op.
  *
+ * Password reset (reset.c) shares the chain and the helpers (mfa_int.h).
+ *
  * Answers follow the app's error style: with `errors: zou` the bodies are
  * Zou's ({"error": true, "message": ..., "wrong_OTP": true}), elsewhere
  * RFC 9457 problem documents with the same message as detail.
  */
 #include "api/mfa.h"
+#include "api/mfa_int.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -26,25 +29,11 @@
 #include "api/throttle.h"
 #include "auth/secret.h"
 #include "auth/totp.h"
-#include "json/jin.h"
-#include "json/jw.h"
 #include "rd_limits.h"
 #include "store/mfadb.h"
 #include "util/log.h"
-
-/* Longest code string looked at: a recovery code with separators is 20,
- * a TOTP or mailed code 6; anything longer is refused as malformed. */
-#define MFA_MAX_CODE 64
-/* Longest reset token looked at (ours are RD_RESET_TOKEN_LEN). */
-#define MFA_MAX_TOKEN 256
-/* Bytes of a login (as the login route). */
-#define MFA_MAX_LOGIN 1024
-
-struct mfa {
-    const app *ap;
-    mailer *mail;
-    throttle *thr;
-};
+#include "json/jin.h"
+#include "json/jw.h"
 
 static const throttle_rule fail_rule = {
     .max_fails = RD_MFA_FAILS, .window_sec = RD_THROTTLE_WINDOW_SEC, .lock_sec = RD_MFA_LOCK_SEC};
@@ -71,40 +60,9 @@ void mfa_free(mfa *m)
 
 /* ---- the chain -------------------------------------------------------- */
 
-typedef struct op op;
-typedef void (*op_step)(rq *r, op *o);
-
-struct op {
-    mfadb_job job; /* first: the store_write's ctx is the op */
-    store_write w;
-    pwjob pj;
-    arena *a;
-    const char *user_id;
-    mfa_row row;
-    mfa_codes codes;
-    /* mfa_check */
-    void (*done)(rq *r, mfa_result res, void *ctx);
-    void *ctx;
-    int recovery_idx;
-    /* a new recovery set (TOTP_RECOVERY_MAX codes) */
-    char *plain[TOTP_RECOVERY_MAX];
-    char *hashes[TOTP_RECOVERY_MAX];
-    bool gen_ok;
-    op_step then; /* the step after a pool job */
-    /* routes */
-    mfa_kind kind;
-    const char *secret;        /* TOTP PUT */
-    const char *mail_code;     /* a code or token to mail once stored */
-    char *password;            /* reset PUT: arena copy, wiped once hashed */
-    size_t password_len;
-    void (*login_next)(rq *r, void *ctx); /* mfa_login_step */
-    void *login_ctx;
-};
-_Static_assert(offsetof(op, job) == 0, "the store_write ctx doubles as the mfadb_job");
-
-static op *op_new(rq *r, const char *user_id)
+mfa__op *mfa__op_new(rq *r, const char *user_id)
 {
-    op *o = arena_zalloc(r->a, sizeof *o);
+    mfa__op *o = arena_zalloc(r->a, sizeof *o);
     o->a = r->a;
     o->user_id = user_id;
     o->job.ap = r->app;
@@ -115,8 +73,8 @@ static op *op_new(rq *r, const char *user_id)
 }
 
 /* Hand o's job to the writer; cb runs once it committed. */
-static rd_err submit(rq *r, op *o, bool (*run)(sqlite3 *, store_write *), void (*cb)(rq *, store_write *),
-                     bool revokes)
+rd_err mfa__submit(rq *r, mfa__op *o, bool (*run)(sqlite3 *, store_write *), void (*cb)(rq *, store_write *),
+                   bool revokes)
 {
     memset(&o->w, 0, sizeof o->w);
     o->w.op = STORE_RUN;
@@ -127,18 +85,22 @@ static rd_err submit(rq *r, op *o, bool (*run)(sqlite3 *, store_write *), void (
     return rq_write(r, &o->w, cb);
 }
 
-static op *op_of_pj(pwjob *j) { return (op *)((char *)j - offsetof(op, pj)); }
+static mfa__op *op_of_pj(pwjob *j) { return (mfa__op *)((char *)j - offsetof(mfa__op, pj)); }
 
 static void pool_back(rq *r, pwjob *j)
 {
-    op *o = op_of_pj(j);
+    mfa__op *o = op_of_pj(j);
     o->then(r, o);
 }
 
 /* Run work on the hashing pool, then `then` on the loop. */
-static rd_err on_pool(rq *r, op *o, void (*work)(pwjob *), op_step then)
+rd_err mfa__on_pool(rq *r, mfa__op *o, void (*work)(pwjob *), mfa__step then)
 {
+    const char *pw = o->pj.password; /* the one input a caller may have set */
+    size_t pl = o->pj.password_len;
     memset(&o->pj, 0, sizeof o->pj);
+    o->pj.password = pw;
+    o->pj.password_len = pl;
     o->pj.work = work;
     o->then = then;
     return rq_hash(r, &o->pj, pool_back);
@@ -146,28 +108,28 @@ static rd_err on_pool(rq *r, op *o, void (*work)(pwjob *), op_step then)
 
 static void gen_work(pwjob *j)
 {
-    op *o = op_of_pj(j);
+    mfa__op *o = op_of_pj(j);
     o->gen_ok = totp_recovery_new(TOTP_RECOVERY_MAX, o->a, o->plain, o->hashes);
 }
 
 static void match_work(pwjob *j)
 {
-    op *o = op_of_pj(j);
-    o->recovery_idx = totp_recovery_match(o->codes.recovery_code, o->codes.recovery_code_len, o->row.recovery,
-                                          o->row.n_recovery);
+    mfa__op *o = op_of_pj(j);
+    o->recovery_idx =
+        totp_recovery_match(o->codes.recovery_code, o->codes.recovery_code_len, o->row.recovery, o->row.n_recovery);
 }
 
 /* ---- answers ---------------------------------------------------------- */
 
 static bool zou(const rq *r) { return r->app->errors == ES_ZOU; }
 
-static void send_body(rq *r, int status, const char *reason, buf *b)
+void mfa__send_body(rq *r, int status, const char *reason, buf *b)
 {
     rq_header(r, "cache-control", "no-store");
     rq_respond(r, status, reason, "application/json", b);
 }
 
-static jw *begin(rq *r, buf **b)
+jw *mfa__begin(rq *r, buf **b)
 {
     *b = arena_alloc(r->a, sizeof **b);
     buf_init(*b, r->a, 16384);
@@ -179,14 +141,14 @@ static jw *begin(rq *r, buf **b)
 
 /* A refusal: Zou's {"error": true, "message": msg, flag: true} with the
  * status of e, or a problem document with msg as its detail. */
-static void refuse(rq *r, rd_err e, const char *msg, const char *flag)
+void mfa__refuse(rq *r, rd_err e, const char *msg, const char *flag)
 {
     if (!zou(r)) {
         problem_send(r, e, msg, NULL);
         return;
     }
     buf *b;
-    jw *w = begin(r, &b);
+    jw *w = mfa__begin(r, &b);
     jw_keyz(w, "error");
     jw_bool(w, true);
     jw_keyz(w, "message");
@@ -197,29 +159,29 @@ static void refuse(rq *r, rd_err e, const char *msg, const char *flag)
     }
     jw_obj_end(w);
     const rd_err_info *info = rd_err_get(e);
-    send_body(r, info->status, info->title, b);
+    mfa__send_body(r, info->status, info->title, b);
 }
 
-static void success(rq *r)
+void mfa__success(rq *r)
 {
     buf *b;
-    jw *w = begin(r, &b);
+    jw *w = mfa__begin(r, &b);
     jw_keyz(w, "success");
     jw_bool(w, true);
     jw_obj_end(w);
-    send_body(r, 200, "OK", b);
+    mfa__send_body(r, 200, "OK", b);
 }
 
-static void busy(rq *r) { problem_send(r, RD_UNAVAILABLE, "the server is busy; retry shortly", NULL); }
+void mfa__busy(rq *r) { problem_send(r, RD_UNAVAILABLE, "the server is busy; retry shortly", NULL); }
 
 static void locked(rq *r, long wait)
 {
     rq_header(r, "retry-after", arena_printf(r->a, "%ld", wait > 0 ? wait : 1));
-    refuse(r, RD_TOO_MANY, "Too many failed attempts; try again later.", NULL);
+    mfa__refuse(r, RD_TOO_MANY, "Too many failed attempts; try again later.", NULL);
 }
 
 /* After a store_write: true when it failed (and the answer is sent). */
-static bool write_failed(rq *r, store_write *w)
+bool mfa__write_failed(rq *r, store_write *w)
 {
     if (w->err == RD_OK)
         return false;
@@ -227,10 +189,10 @@ static bool write_failed(rq *r, store_write *w)
     return true;
 }
 
-static void send_codes(rq *r, op *o, bool stored)
+static void send_codes(rq *r, mfa__op *o, bool stored)
 {
     buf *b;
-    jw *w = begin(r, &b);
+    jw *w = mfa__begin(r, &b);
     jw_keyz(w, "otp_recovery_codes");
     if (stored) {
         jw_arr_begin(w);
@@ -241,13 +203,13 @@ static void send_codes(rq *r, op *o, bool stored)
         jw_null(w); /* a set exists from another factor: it stays (Zou) */
     }
     jw_obj_end(w);
-    send_body(r, 200, "OK", b);
+    mfa__send_body(r, 200, "OK", b);
 }
 
 /* ---- request bodies ---------------------------------------------------- */
 
 /* The JSON object body, or {} when there is none. NULL after answering. */
-static json_t *read_body(rq *r)
+json_t *mfa__read_body(rq *r)
 {
     if (!r->body_len)
         return json_object();
@@ -271,7 +233,7 @@ static json_t *read_body(rq *r)
 
 /* Member key of body as an arena string: absent or null leaves *out NULL;
  * another type, or more than max bytes, answers 400 and returns false. */
-static bool body_str(rq *r, const json_t *body, const char *key, size_t max, const char **out, size_t *len)
+bool mfa__body_str(rq *r, const json_t *body, const char *key, size_t max, const char **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
@@ -279,8 +241,8 @@ static bool body_str(rq *r, const json_t *body, const char *key, size_t max, con
     if (!v || json_is_null(v))
         return true;
     if (!json_is_string(v) || json_string_length(v) > max) {
-        refuse(r, RD_BAD_REQUEST,
-               arena_printf(r->a, "'%s' must be a string of at most %zu characters", key, max), NULL);
+        mfa__refuse(r, RD_BAD_REQUEST, arena_printf(r->a, "'%s' must be a string of at most %zu characters", key, max),
+                    NULL);
         return false;
     }
     *len = json_string_length(v);
@@ -292,13 +254,13 @@ static bool body_str(rq *r, const json_t *body, const char *key, size_t max, con
 static bool read_codes(rq *r, const json_t *body, mfa_codes *c)
 {
     memset(c, 0, sizeof *c);
-    return body_str(r, body, "totp", MFA_MAX_CODE, &c->totp, &c->totp_len) &&
-           body_str(r, body, "email_otp", MFA_MAX_CODE, &c->email_otp, &c->email_otp_len) &&
-           body_str(r, body, "recovery_code", MFA_MAX_CODE, &c->recovery_code, &c->recovery_code_len);
+    return mfa__body_str(r, body, "totp", MFA_MAX_CODE, &c->totp, &c->totp_len) &&
+           mfa__body_str(r, body, "email_otp", MFA_MAX_CODE, &c->email_otp, &c->email_otp_len) &&
+           mfa__body_str(r, body, "recovery_code", MFA_MAX_CODE, &c->recovery_code, &c->recovery_code_len);
 }
 
 /* Read the signed-in caller's state into o->row; false after answering. */
-static bool read_row(rq *r, op *o)
+static bool read_row(rq *r, mfa__op *o)
 {
     rd_err e = mfadb_get(r->conn, r->app, o->user_id, r->a, &o->row);
     if (e == RD_OK && o->row.active)
@@ -316,7 +278,7 @@ static const char *app_title(const app *ap) { return ap->title && *ap->title ? a
 
 /* Queue a mail; a failure is logged, never shown (the answer must not
  * depend on it). */
-static void mail(rq *r, const char *to, const char *subject, const char *body)
+void mfa__mail(rq *r, const char *to, const char *subject, const char *body)
 {
     rd_err e = mail_send(r->mfa->mail, to, subject, body);
     if (e == RD_BAD_REQUEST)
@@ -326,7 +288,7 @@ static void mail(rq *r, const char *to, const char *subject, const char *body)
 }
 
 /* Subjects are ASCII; a title with other characters is left out. */
-static const char *subject(rq *r, const char *what)
+const char *mfa__subject(rq *r, const char *what)
 {
     const char *t = app_title(r->app);
     for (const char *p = t; *p; p++)
@@ -336,7 +298,7 @@ static const char *subject(rq *r, const char *what)
 }
 
 /* Whether another mail to key may go now; counts this one. */
-static bool mail_allowed(rq *r, const char *key)
+bool mfa__mail_allowed(rq *r, const char *key)
 {
     time_t now = time(NULL);
     if (throttle_wait(r->mfa->thr, key, strlen(key), now) > 0)
@@ -347,11 +309,11 @@ static bool mail_allowed(rq *r, const char *key)
 
 static void mail_code(rq *r, const char *to, const char *code)
 {
-    mail(r, to, subject(r, "your sign-in code"),
-         arena_printf(r->a,
-                      "Your one-time sign-in code is:\n\n    %s\n\nIt works once, for %d minutes.\n"
-                      "If you did not ask for it, someone may know your password: change it.\n",
-                      code, RD_EMAIL_OTP_TTL / 60));
+    mfa__mail(r, to, mfa__subject(r, "your sign-in code"),
+              arena_printf(r->a,
+                           "Your one-time sign-in code is:\n\n    %s\n\nIt works once, for %d minutes.\n"
+                           "If you did not ask for it, someone may know your password: change it.\n",
+                           code, RD_EMAIL_OTP_TTL / 60));
 }
 
 /* A new mailed code: RD_EMAIL_OTP_DIGITS uniform digits. */
@@ -368,7 +330,7 @@ static const char *new_code(rq *r)
 
 static const char *fail_key(rq *r, const char *user_id) { return arena_printf(r->a, "2:%s", user_id); }
 
-static void check_end(rq *r, op *o, mfa_result res)
+static void check_end(rq *r, mfa__op *o, mfa_result res)
 {
     const char *k = fail_key(r, o->user_id);
     if (res == MFA_PASSED)
@@ -380,32 +342,32 @@ static void check_end(rq *r, op *o, mfa_result res)
 
 static void code_used(rq *r, store_write *w)
 {
-    op *o = w->ctx;
+    mfa__op *o = w->ctx;
     if (w->err != RD_OK)
         check_end(r, o, w->err == RD_UNAVAILABLE ? MFA_BUSY : MFA_ERROR);
     else
         check_end(r, o, o->job.result == MFADB_OK ? MFA_PASSED : MFA_WRONG);
 }
 
-static void recovery_matched(rq *r, op *o)
+static void recovery_matched(rq *r, mfa__op *o)
 {
     if (o->recovery_idx < 0) {
         check_end(r, o, MFA_WRONG);
         return;
     }
     o->job.recovery_used = o->row.recovery[o->recovery_idx];
-    if (submit(r, o, mfadb_recovery_use, code_used, false) != RD_OK)
+    if (mfa__submit(r, o, mfadb_recovery_use, code_used, false) != RD_OK)
         check_end(r, o, MFA_BUSY);
 }
 
-void mfa_check(rq *r, const char *user_id, const mfa_codes *codes,
-               void (*done)(rq *r, mfa_result res, void *ctx), void *ctx)
+void mfa_check(rq *r, const char *user_id, const mfa_codes *codes, void (*done)(rq *r, mfa_result res, void *ctx),
+               void *ctx)
 {
     if (!r->mfa) { /* no state to count failures in: refuse rather than skip */
         done(r, MFA_ERROR, ctx);
         return;
     }
-    op *o = op_new(r, user_id);
+    mfa__op *o = mfa__op_new(r, user_id);
     o->done = done;
     o->ctx = ctx;
     o->codes = *codes;
@@ -437,14 +399,14 @@ void mfa_check(rq *r, const char *user_id, const mfa_codes *codes,
             check_end(r, o, MFA_WRONG);
             return;
         }
-        if (on_pool(r, o, match_work, recovery_matched) != RD_OK)
+        if (mfa__on_pool(r, o, match_work, recovery_matched) != RD_OK)
             done(r, MFA_BUSY, ctx);
         return;
     } else {
         done(r, MFA_MISSING, ctx);
         return;
     }
-    if (submit(r, o, mfadb_use, code_used, false) != RD_OK)
+    if (mfa__submit(r, o, mfadb_use, code_used, false) != RD_OK)
         done(r, MFA_BUSY, ctx);
 }
 
@@ -458,13 +420,13 @@ static bool check_refused(rq *r, mfa_result res)
         locked(r, RD_MFA_LOCK_SEC);
         return true;
     case MFA_BUSY:
-        busy(r);
+        mfa__busy(r);
         return true;
     case MFA_ERROR:
         problem_send(r, RD_INTERNAL, NULL, NULL);
         return true;
     default: /* NONE is caught by the routes before the check */
-        refuse(r, RD_BAD_REQUEST, "OTP verification failed.", "wrong_OTP");
+        mfa__refuse(r, RD_BAD_REQUEST, "OTP verification failed.", "wrong_OTP");
         return true;
     }
 }
@@ -473,13 +435,13 @@ static bool check_refused(rq *r, mfa_result res)
 
 static void login_checked(rq *r, mfa_result res, void *ctx)
 {
-    op *o = ctx;
+    mfa__op *o = ctx;
     if (res == MFA_PASSED || res == MFA_NONE) {
         o->login_next(r, o->login_ctx);
         return;
     }
     if (res == MFA_BUSY) {
-        busy(r);
+        mfa__busy(r);
         return;
     }
     if (res == MFA_ERROR) {
@@ -500,7 +462,7 @@ static void login_checked(rq *r, mfa_result res, void *ctx)
     }
     /* Zou's login answers (blueprints/auth/resources.py LoginResource) */
     buf *b;
-    jw *w = begin(r, &b);
+    jw *w = mfa__begin(r, &b);
     jw_keyz(w, "error");
     jw_bool(w, true);
     jw_keyz(w, "login");
@@ -527,13 +489,13 @@ static void login_checked(rq *r, mfa_result res, void *ctx)
         jw_bool(w, true);
     }
     jw_obj_end(w);
-    send_body(r, 400, "Bad Request", b);
+    mfa__send_body(r, 400, "Bad Request", b);
 }
 
 /* The state mfa_check read is needed for Zou's missing_OTP answer. */
 static void login_row_checked(rq *r, mfa_result res, void *ctx)
 {
-    op *o = ctx;
+    mfa__op *o = ctx;
     if (res == MFA_MISSING && mfadb_get(r->conn, r->app, o->user_id, r->a, &o->row) != RD_OK)
         res = MFA_ERROR;
     login_checked(r, res, ctx);
@@ -541,7 +503,7 @@ static void login_row_checked(rq *r, mfa_result res, void *ctx)
 
 void mfa_login_step(rq *r, const char *user_id, void (*next)(rq *r, void *ctx), void *ctx)
 {
-    op *o = op_new(r, user_id);
+    mfa__op *o = mfa__op_new(r, user_id);
     o->login_next = next;
     o->login_ctx = ctx;
     /* the login handler has read the body already; only the code members
@@ -571,11 +533,11 @@ void mfa_login_step(rq *r, const char *user_id, void (*next)(rq *r, void *ctx), 
 
 static void totp_begun(rq *r, store_write *w)
 {
-    op *o = w->ctx;
-    if (write_failed(r, w))
+    mfa__op *o = w->ctx;
+    if (mfa__write_failed(r, w))
         return;
     if (o->job.result == MFADB_ALREADY) {
-        refuse(r, RD_BAD_REQUEST, "TOTP already enabled.", NULL);
+        mfa__refuse(r, RD_BAD_REQUEST, "TOTP already enabled.", NULL);
         return;
     }
     const char *uri = totp_uri(app_title(r->app), o->row.login, o->secret, r->a);
@@ -584,79 +546,79 @@ static void totp_begun(rq *r, store_write *w)
         return;
     }
     buf *b;
-    jw *out = begin(r, &b);
+    jw *out = mfa__begin(r, &b);
     jw_keyz(out, "totp_provisionning_uri"); /* sic: Zou's spelling */
     jw_strz(out, uri);
     jw_keyz(out, "otp_secret");
     jw_strz(out, o->secret);
     jw_obj_end(out);
-    send_body(r, 200, "OK", b);
+    mfa__send_body(r, 200, "OK", b);
 }
 
-static void totp_put(rq *r, op *o)
+static void totp_put(rq *r, mfa__op *o)
 {
     if (o->row.enabled[MFA_TOTP]) {
-        refuse(r, RD_BAD_REQUEST, "TOTP already enabled.", NULL);
+        mfa__refuse(r, RD_BAD_REQUEST, "TOTP already enabled.", NULL);
         return;
     }
     char *s = arena_alloc(r->a, TOTP_SECRET_B32_LEN + 1);
     totp_secret_new(s);
     o->secret = s;
     o->job.secret = s;
-    if (submit(r, o, mfadb_totp_begin, totp_begun, false) != RD_OK)
-        busy(r);
+    if (mfa__submit(r, o, mfadb_totp_begin, totp_begun, false) != RD_OK)
+        mfa__busy(r);
 }
 
-static const char *const already_msg[MFA__KINDS] = {[MFA_TOTP] = "TOTP already enabled.",
-                                                     [MFA_EMAIL_OTP] = "OTP by email already enabled."};
-static const char *const failed_msg[MFA__KINDS] = {[MFA_TOTP] = "TOTP verification failed.",
-                                                    [MFA_EMAIL_OTP] = "OTP by email verification failed."};
-static const char *const not_on_msg[MFA__KINDS] = {[MFA_TOTP] = "TOTP not enabled.",
-                                                    [MFA_EMAIL_OTP] = "OTP by email not enabled."};
+static const char *const already_msg[MFA__KINDS] = {
+    [MFA_TOTP] = "TOTP already enabled.", [MFA_EMAIL_OTP] = "OTP by email already enabled."};
+static const char *const failed_msg[MFA__KINDS] = {
+    [MFA_TOTP] = "TOTP verification failed.", [MFA_EMAIL_OTP] = "OTP by email verification failed."};
+static const char *const not_on_msg[MFA__KINDS] = {
+    [MFA_TOTP] = "TOTP not enabled.", [MFA_EMAIL_OTP] = "OTP by email not enabled."};
 
 static void enabled(rq *r, store_write *w)
 {
-    op *o = w->ctx;
-    if (write_failed(r, w))
+    mfa__op *o = w->ctx;
+    if (mfa__write_failed(r, w))
         return;
     switch (o->job.result) {
     case MFADB_OK:
         send_codes(r, o, o->job.codes_stored);
         return;
     case MFADB_ALREADY:
-        refuse(r, RD_BAD_REQUEST, already_msg[o->kind], NULL);
+        mfa__refuse(r, RD_BAD_REQUEST, already_msg[o->kind], NULL);
         return;
     default: {
         const char *k = fail_key(r, o->user_id);
         throttle_fail(r->mfa->thr, k, strlen(k), &fail_rule, time(NULL));
-        refuse(r, RD_BAD_REQUEST, failed_msg[o->kind], "wrong_OTP");
+        mfa__refuse(r, RD_BAD_REQUEST, failed_msg[o->kind], "wrong_OTP");
         return;
     }
     }
 }
 
-static void enable_commit(rq *r, op *o)
+static void enable_commit(rq *r, mfa__op *o)
 {
     if (o->then && !o->gen_ok) { /* the recovery set could not be hashed */
-        busy(r);
+        mfa__busy(r);
         return;
     }
     if (o->gen_ok) {
         o->job.recovery_hashes = (const char *const *)o->hashes;
         o->job.n_recovery = TOTP_RECOVERY_MAX;
     }
-    if (submit(r, o, mfadb_enable, enabled, false) != RD_OK)
-        busy(r);
+    if (mfa__submit(r, o, mfadb_enable, enabled, false) != RD_OK)
+        mfa__busy(r);
 }
 
 /* POST: confirm a factor with its first code. The code is checked here
  * first, so a wrong one costs no argon2 work; the writer checks it again
  * (and spends it) when it enables the factor. */
-static void confirm(rq *r, op *o, const char *code, size_t len)
+static void confirm(rq *r, mfa__op *o, const char *code, size_t len)
 {
     const mfa_row *row = &o->row;
     if (row->enabled[o->kind]) {
-        refuse(r, RD_BAD_REQUEST, already_msg[o->kind], NULL);
+        mfa__refuse(r, RD_BAD_REQUEST, already_msg[o->kind], NULL);
         return;
     }
     const char *k = fail_key(r, o->user_id);
@@ -669,8 +631,7 @@ static void confirm(rq *r, op *o, const char *code, size_t len)
     if (o->kind == MFA_TOTP) {
         uint64_t m = 0;
         plausible = row->totp_secret && totp_verify(row->totp_secret, code, len, (time_t)o->job.now,
-                                                    (uint64_t)(row->totp_last < 0 ? 0 : row->totp_last),
-                                                    &m) == TOTP_OK;
+                                                    (uint64_t)(row->totp_last < 0 ? 0 : row->totp_last), &m) == TOTP_OK;
     } else {
         char h[AUTHSECRET_HASH_LEN + 1];
         mfadb_code_hash(o->user_id, code, len, h);
@@ -686,36 +647,36 @@ static void confirm(rq *r, op *o, const char *code, size_t len)
         enable_commit(r, o);
         return;
     }
-    if (on_pool(r, o, gen_work, enable_commit) != RD_OK)
-        busy(r);
+    if (mfa__on_pool(r, o, gen_work, enable_commit) != RD_OK)
+        mfa__busy(r);
 }
 
 /* DELETE: turn a factor off, given a valid second factor. */
 static void disabled(rq *r, store_write *w)
 {
-    op *o = w->ctx;
-    if (write_failed(r, w))
+    mfa__op *o = w->ctx;
+    if (mfa__write_failed(r, w))
         return;
     if (o->job.result == MFADB_NOT_ON)
-        refuse(r, RD_BAD_REQUEST, not_on_msg[o->kind], NULL);
+        mfa__refuse(r, RD_BAD_REQUEST, not_on_msg[o->kind], NULL);
     else
-        success(r);
+        mfa__success(r);
 }
 
 static void disable_checked(rq *r, mfa_result res, void *ctx)
 {
-    op *o = ctx;
+    mfa__op *o = ctx;
     if (check_refused(r, res))
         return;
     o->job.kind = o->kind;
-    if (submit(r, o, mfadb_disable, disabled, false) != RD_OK)
-        busy(r);
+    if (mfa__submit(r, o, mfadb_disable, disabled, false) != RD_OK)
+        mfa__busy(r);
 }
 
-static void disable(rq *r, op *o, const mfa_codes *codes)
+static void disable(rq *r, mfa__op *o, const mfa_codes *codes)
 {
     if (!o->row.enabled[MFA_TOTP] && !o->row.enabled[MFA_EMAIL_OTP]) {
-        refuse(r, RD_BAD_REQUEST, not_on_msg[o->kind], NULL);
+        mfa__refuse(r, RD_BAD_REQUEST, not_on_msg[o->kind], NULL);
         return;
     }
     o->codes = *codes;
@@ -726,49 +687,49 @@ static void disable(rq *r, op *o, const mfa_codes *codes)
 
 static void replaced(rq *r, store_write *w)
 {
-    op *o = w->ctx;
-    if (write_failed(r, w))
+    mfa__op *o = w->ctx;
+    if (mfa__write_failed(r, w))
         return;
     send_codes(r, o, true);
 }
 
-static void recovery_generated(rq *r, op *o)
+static void recovery_generated(rq *r, mfa__op *o)
 {
     if (!o->gen_ok) {
-        busy(r);
+        mfa__busy(r);
         return;
     }
     o->job.recovery_hashes = (const char *const *)o->hashes;
     o->job.n_recovery = TOTP_RECOVERY_MAX;
-    if (submit(r, o, mfadb_recovery_replace, replaced, false) != RD_OK)
-        busy(r);
+    if (mfa__submit(r, o, mfadb_recovery_replace, replaced, false) != RD_OK)
+        mfa__busy(r);
 }
 
 static void recovery_checked(rq *r, mfa_result res, void *ctx)
 {
-    op *o = ctx;
+    mfa__op *o = ctx;
     if (check_refused(r, res))
         return;
-    if (on_pool(r, o, gen_work, recovery_generated) != RD_OK)
-        busy(r);
+    if (mfa__on_pool(r, o, gen_work, recovery_generated) != RD_OK)
+        mfa__busy(r);
 }
 
 /* ---- e-mail codes: GET (public), PUT (start), POST, DELETE --------------- */
 
 static void code_stored(rq *r, store_write *w)
 {
-    op *o = w->ctx;
-    if (write_failed(r, w))
+    mfa__op *o = w->ctx;
+    if (mfa__write_failed(r, w))
         return;
     if (o->job.result == MFADB_OK)
         mail_code(r, o->job.out_login ? o->job.out_login : o->row.login, o->mail_code);
-    success(r);
+    mfa__success(r);
 }
 
-static void email_put(rq *r, op *o)
+static void email_put(rq *r, mfa__op *o)
 {
     if (o->row.enabled[MFA_EMAIL_OTP]) {
-        refuse(r, RD_BAD_REQUEST, "OTP by email already enabled.", NULL);
+        mfa__refuse(r, RD_BAD_REQUEST, "OTP by email already enabled.", NULL);
         return;
     }
     if (!r->mfa->mail) {
@@ -776,7 +737,7 @@ static void email_put(rq *r, op *o)
         return;
     }
     const char *k = arena_printf(r->a, "m:%s", o->user_id);
-    if (!mail_allowed(r, k)) {
+    if (!mfa__mail_allowed(r, k)) {
         locked(r, RD_MAIL_LOCK_SEC);
         return;
     }
@@ -784,12 +745,12 @@ static void email_put(rq *r, op *o)
     o->job.code = o->mail_code;
     o->job.code_len = RD_EMAIL_OTP_DIGITS;
     o->job.code_exp = o->job.now + RD_EMAIL_OTP_TTL;
-    if (submit(r, o, mfadb_email_code, code_stored, false) != RD_OK)
-        busy(r);
+    if (mfa__submit(r, o, mfadb_email_code, code_stored, false) != RD_OK)
+        mfa__busy(r);
 }
 
 /* The login named in a body or query, as the login route takes it. */
-static const char *login_key(rq *r) { return r->app->auth->login->json_name; }
+const char *mfa__login_key(rq *r) { return r->app->auth->login->json_name; }
 
 static void h_email_get(rq *r)
 {
@@ -797,226 +758,70 @@ static void h_email_get(rq *r)
     const char *bad = NULL;
     int n = r->query ? query_parse(r->query, r->query_len, r->a, ps, RD_MAX_QUERY_PARAMS, &bad) : 0;
     if (n < 0) {
-        refuse(r, RD_BAD_REQUEST, bad, NULL);
+        mfa__refuse(r, RD_BAD_REQUEST, bad, NULL);
         return;
     }
     const char *login = NULL;
     for (int i = 0; i < n; i++)
-        if (strcmp(ps[i].name, login_key(r)) == 0 && ps[i].value_len && ps[i].value_len <= MFA_MAX_LOGIN)
+        if (strcmp(ps[i].name, mfa__login_key(r)) == 0 && ps[i].value_len && ps[i].value_len <= MFA_MAX_LOGIN)
             login = ps[i].value;
     if (!login) {
-        refuse(r, RD_BAD_REQUEST, arena_printf(r->a, "the query needs '%s'", login_key(r)), NULL);
+        mfa__refuse(r, RD_BAD_REQUEST, arena_printf(r->a, "the query needs '%s'", mfa__login_key(r)), NULL);
         return;
     }
     /* The same answer, and the same work on this side, whether or not the
      * account exists or has e-mail codes on: the writer decides. */
-    if (!mail_allowed(r, arena_printf(r->a, "m:%s", login))) {
-        success(r);
+    if (!mfa__mail_allowed(r, arena_printf(r->a, "m:%s", login))) {
+        mfa__success(r);
         return;
     }
-    op *o = op_new(r, NULL);
+    mfa__op *o = mfa__op_new(r, NULL);
     o->job.login = login;
     o->mail_code = new_code(r);
     o->job.code = o->mail_code;
     o->job.code_len = RD_EMAIL_OTP_DIGITS;
     o->job.code_exp = o->job.now + RD_EMAIL_OTP_TTL;
-    if (submit(r, o, mfadb_email_code, code_stored, false) != RD_OK)
-        busy(r);
-}
-
-/* ---- password reset: POST (ask), PUT (use) --------------------------------- */
-
-static const char RESET_ALPHABET[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-
-static void reset_stored(rq *r, store_write *w)
-{
-    op *o = w->ctx;
-    if (write_failed(r, w))
-        return;
-    if (o->job.result == MFADB_OK)
-        mail(r, o->job.out_login, subject(r, "password reset"),
-             arena_printf(r->a,
-                          "Someone (we hope you) asked to reset the password of your account.\n\n"
-                          "Your reset token is:\n\n    %s\n\nIt works once, for %d hours. "
-                          "If you did not ask for it, ignore this message: your password stays as it is.\n",
-                          o->mail_code, RD_RESET_TTL / 3600));
-    buf *b;
-    jw *out = begin(r, &b);
-    jw_keyz(out, "success");
-    jw_strz(out, "Reset token sent");
-    jw_obj_end(out);
-    send_body(r, 200, "OK", b);
-}
-
-static void h_reset_post(rq *r)
-{
-    json_t *body = read_body(r);
-    if (!body)
-        return;
-    const char *login;
-    size_t ll;
-    bool ok = body_str(r, body, login_key(r), MFA_MAX_LOGIN, &login, &ll);
-    json_decref(body);
-    if (!ok)
-        return;
-    if (!login || !ll) {
-        refuse(r, RD_BAD_REQUEST, arena_printf(r->a, "a reset needs '%s'", login_key(r)), NULL);
-        return;
-    }
-    if (!mail_allowed(r, arena_printf(r->a, "m:%s", login))) {
-        /* the same answer: a flood of requests mails no one */
-        op *o = op_new(r, NULL);
-        o->job.result = MFADB_NO_USER;
-        o->w.ctx = o;
-        reset_stored(r, &o->w);
-        return;
-    }
-    op *o = op_new(r, NULL);
-    char *tok = arena_alloc(r->a, RD_RESET_TOKEN_LEN + 1);
-    for (int i = 0; i < RD_RESET_TOKEN_LEN; i++)
-        tok[i] = RESET_ALPHABET[randombytes_uniform(sizeof RESET_ALPHABET - 1)];
-    tok[RD_RESET_TOKEN_LEN] = '\0';
-    char *h = arena_alloc(r->a, AUTHSECRET_HASH_LEN + 1);
-    authsecret_hash_token(tok, RD_RESET_TOKEN_LEN, h);
-    o->mail_code = tok;
-    o->job.login = login;
-    o->job.token_hash = h;
-    o->job.token_exp = o->job.now + RD_RESET_TTL;
-    if (submit(r, o, mfadb_reset_request, reset_stored, false) != RD_OK)
-        busy(r);
-}
-
-static void reset_applied(rq *r, store_write *w)
-{
-    op *o = w->ctx;
-    if (write_failed(r, w))
-        return;
-    if (o->job.result != MFADB_OK) {
-        refuse(r, RD_BAD_REQUEST, "Wrong or expired token.", NULL);
-        return;
-    }
-    log_info("msg=\"password reset\" user=%s", o->user_id);
-    success(r);
-}
-
-static void reset_hashed(rq *r, op *o)
-{
-    sodium_memzero(o->password, o->password_len);
-    if (o->pj.err != RD_OK || !o->pj.ok) {
-        busy(r);
-        return;
-    }
-    o->job.password_hash = arena_strdup(r->a, o->pj.new_hash);
-    sodium_memzero(o->pj.new_hash, sizeof o->pj.new_hash);
-    if (submit(r, o, mfadb_reset_apply, reset_applied, true) != RD_OK)
-        busy(r);
-}
-
-/* Characters (UTF-8 code points) in s, as Zou counts a password's length. */
-static size_t chars(const char *s, size_t n)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++)
-        c += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return c;
-}
-
-static void h_reset_put(rq *r)
-{
-    json_t *body = read_body(r);
-    if (!body)
-        return;
-    const char *login, *token, *pw, *pw2;
-    size_t ll, tl, pl, pl2;
-    bool ok = body_str(r, body, login_key(r), MFA_MAX_LOGIN, &login, &ll) &&
-              body_str(r, body, "token", MFA_MAX_TOKEN, &token, &tl) &&
-              body_str(r, body, "password", PWHASH_MAX_PASSWORD, &pw, &pl) &&
-              body_str(r, body, "password2", PWHASH_MAX_PASSWORD, &pw2, &pl2);
-    json_decref(body);
-    if (!ok)
-        return;
-    if (!login || !token || !pw || !pw2) {
-        refuse(r, RD_BAD_REQUEST,
-               arena_printf(r->a, "a reset needs '%s', 'token', 'password' and 'password2'", login_key(r)), NULL);
-        return;
-    }
-    op *o = op_new(r, NULL);
-    const char *uid = NULL, *stored = NULL;
-    long long exp = 0;
-    rd_err e = mfadb_reset_get(r->conn, r->app, login, r->a, &uid, &stored, &exp);
-    if (e != RD_OK && e != RD_NOT_FOUND) {
-        problem_send(r, e, NULL, NULL);
-        return;
-    }
-    char h[AUTHSECRET_HASH_LEN + 1];
-    authsecret_hash_token(token, tl, h);
-    bool match = e == RD_OK && strlen(stored) == AUTHSECRET_HASH_LEN &&
-                 authsecret_equal(h, stored, AUTHSECRET_HASH_LEN) && o->job.now < exp;
-    if (!match) {
-        refuse(r, RD_BAD_REQUEST, "Wrong or expired token.", NULL);
-        return;
-    }
-    if (pl != pl2 || !authsecret_equal(pw, pw2, pl)) {
-        refuse(r, RD_BAD_REQUEST, "Confirmation password doesn't match.", NULL);
-        return;
-    }
-    if (chars(pw, pl) < RD_MIN_PASSWORD) {
-        refuse(r, RD_BAD_REQUEST, "Password is too short.", NULL);
-        return;
-    }
-    o->user_id = uid;
-    o->job.user_id = uid;
-    o->job.token_hash = arena_strdup(r->a, h);
-    o->password = (char *)pw;
-    o->password_len = pl;
-    memset(&o->pj, 0, sizeof o->pj);
-    o->pj.password = pw;
-    o->pj.password_len = pl;
-    o->pj.work = pwjob_hash;
-    o->then = reset_hashed;
-    if (rq_hash(r, &o->pj, pool_back) != RD_OK) {
-        sodium_memzero(o->password, o->password_len);
-        busy(r);
-    }
+    if (mfa__submit(r, o, mfadb_email_code, code_stored, false) != RD_OK)
+        mfa__busy(r);
 }
 
 /* ---- routing -------------------------------------------------------------- */
 
 /* The signed-in routes share their start: token, account state, body. */
-typedef void (*signed_fn)(rq *r, op *o, const json_t *body);
+typedef void (*signed_fn)(rq *r, mfa__op *o, const json_t *body);
 
-static void totp_post_fn(rq *r, op *o, const json_t *body)
+static void totp_post_fn(rq *r, mfa__op *o, const json_t *body)
 {
     const char *code;
     size_t n;
-    if (!body_str(r, body, "totp", MFA_MAX_CODE, &code, &n))
+    if (!mfa__body_str(r, body, "totp", MFA_MAX_CODE, &code, &n))
         return;
     if (!code) {
-        refuse(r, RD_BAD_REQUEST, "a 'totp' code is needed", NULL);
+        mfa__refuse(r, RD_BAD_REQUEST, "a 'totp' code is needed", NULL);
         return;
     }
     o->kind = MFA_TOTP;
     confirm(r, o, code, n);
 }
 
-static void email_post_fn(rq *r, op *o, const json_t *body)
+static void email_post_fn(rq *r, mfa__op *o, const json_t *body)
 {
     const char *code;
     size_t n;
-    if (!body_str(r, body, "email_otp", MFA_MAX_CODE, &code, &n))
+    if (!mfa__body_str(r, body, "email_otp", MFA_MAX_CODE, &code, &n))
         return;
     if (!code) {
-        refuse(r, RD_BAD_REQUEST, "an 'email_otp' code is needed", NULL);
+        mfa__refuse(r, RD_BAD_REQUEST, "an 'email_otp' code is needed", NULL);
         return;
     }
     o->kind = MFA_EMAIL_OTP;
     confirm(r, o, code, n);
 }
 
-static void totp_put_fn(rq *r, op *o, const json_t *body) { totp_put(r, o); }
-static void email_put_fn(rq *r, op *o, const json_t *body) { email_put(r, o); }
+static void totp_put_fn(rq *r, mfa__op *o, const json_t *body) { totp_put(r, o); }
+static void email_put_fn(rq *r, mfa__op *o, const json_t *body) { email_put(r, o); }
 
-static void delete_fn(rq *r, op *o, const json_t *body, mfa_kind kind)
+static void delete_fn(rq *r, mfa__op *o, const json_t *body, mfa_kind kind)
 {
     mfa_codes c;
     if (!read_codes(r, body, &c))
@@ -1024,13 +829,13 @@ static void delete_fn(rq *r, op *o, const json_t *body, mfa_kind kind)
     o->kind = kind;
     disable(r, o, &c);
 }
-static void totp_delete_fn(rq *r, op *o, const json_t *body) { delete_fn(r, o, body, MFA_TOTP); }
-static void email_delete_fn(rq *r, op *o, const json_t *body) { delete_fn(r, o, body, MFA_EMAIL_OTP); }
+static void totp_delete_fn(rq *r, mfa__op *o, const json_t *body) { delete_fn(r, o, body, MFA_TOTP); }
+static void email_delete_fn(rq *r, mfa__op *o, const json_t *body) { delete_fn(r, o, body, MFA_EMAIL_OTP); }
 
-static void recovery_put_fn(rq *r, op *o, const json_t *body)
+static void recovery_put_fn(rq *r, mfa__op *o, const json_t *body)
 {
     if (!o->row.enabled[MFA_TOTP] && !o->row.enabled[MFA_EMAIL_OTP]) {
-        refuse(r, RD_BAD_REQUEST, "No two factor authentication enabled.", NULL);
+        mfa__refuse(r, RD_BAD_REQUEST, "No two factor authentication enabled.", NULL);
         return;
     }
     mfa_codes c;
@@ -1044,10 +849,10 @@ static void run_signed(rq *r, signed_fn fn)
 {
     if (!authn_require(r))
         return;
-    json_t *body = read_body(r);
+    json_t *body = mfa__read_body(r);
     if (!body)
         return;
-    op *o = op_new(r, r->user_id);
+    mfa__op *o = mfa__op_new(r, r->user_id);
     if (read_row(r, o))
         fn(r, o, body);
     json_decref(body);
@@ -1067,13 +872,19 @@ typedef struct route_row {
 } route_row;
 
 static const route_row routes[] = {
-    {offsetof(app_auth, totp_path), "PUT, POST, DELETE",
+    {offsetof(app_auth, totp_path),
+     "PUT, POST, DELETE",
      {{M_PUT, NULL, totp_put_fn}, {M_POST, NULL, totp_post_fn}, {M_DELETE, NULL, totp_delete_fn}}},
-    {offsetof(app_auth, email_otp_path), "GET, PUT, POST, DELETE",
-     {{M_GET, h_email_get, NULL}, {M_PUT, NULL, email_put_fn}, {M_POST, NULL, email_post_fn},
+    {offsetof(app_auth, email_otp_path),
+     "GET, PUT, POST, DELETE",
+     {{M_GET, h_email_get, NULL},
+      {M_PUT, NULL, email_put_fn},
+      {M_POST, NULL, email_post_fn},
       {M_DELETE, NULL, email_delete_fn}}},
     {offsetof(app_auth, recovery_codes_path), "PUT", {{M_PUT, NULL, recovery_put_fn}}},
-    {offsetof(app_auth, reset_password_path), "POST, PUT", {{M_POST, h_reset_post, NULL}, {M_PUT, h_reset_put, NULL}}},
+    {offsetof(app_auth, reset_password_path),
+     "POST, PUT",
+     {{M_POST, mfa__reset_post, NULL}, {M_PUT, mfa__reset_put, NULL}}},
 };
 
 bool mfa_route(rq *r)

@@ -13,8 +13,7 @@
 
 static const char *const kind_names[MFA__KINDS] = {[MFA_TOTP] = "totp", [MFA_EMAIL_OTP] = "email_otp"};
 /* The enabled column of each kind. */
-static const char *const kind_cols[MFA__KINDS] = {[MFA_TOTP] = "totp_enabled",
-                                                  [MFA_EMAIL_OTP] = "email_otp_enabled"};
+static const char *const kind_cols[MFA__KINDS] = {[MFA_TOTP] = "totp_enabled", [MFA_EMAIL_OTP] = "email_otp_enabled"};
 
 /* ---- schema ----------------------------------------------------------- */
 
@@ -254,8 +253,8 @@ static bool check_code(sqlite3 *db, mfadb_job *j, wrow *r, bool *ok)
         if (tr != TOTP_OK)
             return true;
         *ok = true;
-        return EXEC(db, "UPDATE _restd_mfa SET totp_last = ?2, updated_at = ?3 WHERE user_id = ?1", "tii",
-                    j->user_id, (long long)matched, j->now);
+        return EXEC(db, "UPDATE _restd_mfa SET totp_last = ?2, updated_at = ?3 WHERE user_id = ?1", "tii", j->user_id,
+                    (long long)matched, j->now);
     }
     if (!r->code_hash[0] || j->now >= r->code_exp)
         return true;
@@ -285,8 +284,8 @@ bool mfadb_totp_begin(sqlite3 *db, store_write *w)
         return true;
     }
     if (!ensure_row(db, j->user_id, j->now) ||
-        !EXEC(db, "UPDATE _restd_mfa SET totp_secret = ?2, totp_last = 0, updated_at = ?3 WHERE user_id = ?1",
-              "tti", j->user_id, j->secret, j->now))
+        !EXEC(db, "UPDATE _restd_mfa SET totp_secret = ?2, totp_last = 0, updated_at = ?3 WHERE user_id = ?1", "tti",
+              j->user_id, j->secret, j->now))
         return db_fail(w);
     j->result = MFADB_OK;
     return true;
@@ -372,8 +371,8 @@ bool mfadb_disable(sqlite3 *db, store_write *w)
         ok = EXEC(db, "DELETE FROM _restd_recovery WHERE user_id = ?1", "t", j->user_id) &&
              EXEC(db, "UPDATE _restd_mfa SET preferred = NULL WHERE user_id = ?1", "t", j->user_id);
     else if (ok)
-        ok = EXEC(db, "UPDATE _restd_mfa SET preferred = ?2 WHERE user_id = ?1 AND preferred = ?3", "ttt",
-                  j->user_id, kind_names[other], kind_names[j->kind]);
+        ok = EXEC(db, "UPDATE _restd_mfa SET preferred = ?2 WHERE user_id = ?1 AND preferred = ?3", "ttt", j->user_id,
+                  kind_names[other], kind_names[j->kind]);
     if (!ok)
         return db_fail(w);
     j->result = MFADB_OK;

@@ -33,8 +33,8 @@ typedef enum mfa_kind { MFA_TOTP, MFA_EMAIL_OTP, MFA__KINDS } mfa_kind;
 
 /* A user's second-factor state as read on the event loop. */
 typedef struct mfa_row {
-    const char *login; /* the login field's value (the mail address when it is one) */
-    bool active;       /* the app's active field and not disabled */
+    const char *login;       /* the login field's value (the mail address when it is one) */
+    bool active;             /* the app's active field and not disabled */
     const char *totp_secret; /* base32; NULL when none (pending or enabled) */
     bool enabled[MFA__KINDS];
     long long totp_last;   /* counter of the last TOTP code accepted */
@@ -63,10 +63,10 @@ typedef struct mfadb_job {
     const char *user_id; /* the account, or NULL with login */
     const char *login;   /* look the account up by its login (public routes) */
     mfa_kind kind;
-    const char *secret;    /* totp_begin: the new pending secret */
-    const char *code;      /* a TOTP or mailed code to check */
+    const char *secret; /* totp_begin: the new pending secret */
+    const char *code;   /* a TOTP or mailed code to check */
     size_t code_len;
-    long long code_exp; /* email_code: expiry of the code (code, code_len) to store */
+    long long code_exp;                 /* email_code: expiry of the code (code, code_len) to store */
     const char *const *recovery_hashes; /* a new set (enable: stored only when none exists) */
     size_t n_recovery;
     const char *recovery_used; /* recovery_use: the hash to delete */
@@ -87,15 +87,15 @@ void mfadb_code_hash(const char *user_id, const char *code, size_t len, char out
 /* store_write.run functions. Each returns false only on a database error
  * (w->err set); refusals commit (a wrong try is counted) and are reported
  * through job->result. */
-bool mfadb_totp_begin(sqlite3 *db, store_write *w);     /* new pending secret unless enabled */
-bool mfadb_enable(sqlite3 *db, store_write *w);         /* check code, enable kind, store the set */
-bool mfadb_disable(sqlite3 *db, store_write *w);        /* turn kind off; last factor: codes go too */
-bool mfadb_use(sqlite3 *db, store_write *w);            /* check and consume a code of kind */
-bool mfadb_recovery_use(sqlite3 *db, store_write *w);   /* delete recovery_used; WRONG if gone */
+bool mfadb_totp_begin(sqlite3 *db, store_write *w);       /* new pending secret unless enabled */
+bool mfadb_enable(sqlite3 *db, store_write *w);           /* check code, enable kind, store the set */
+bool mfadb_disable(sqlite3 *db, store_write *w);          /* turn kind off; last factor: codes go too */
+bool mfadb_use(sqlite3 *db, store_write *w);              /* check and consume a code of kind */
+bool mfadb_recovery_use(sqlite3 *db, store_write *w);     /* delete recovery_used; WRONG if gone */
 bool mfadb_recovery_replace(sqlite3 *db, store_write *w); /* the new set replaces the old */
-bool mfadb_email_code(sqlite3 *db, store_write *w);     /* store a mailed code (by id, or by login when on) */
-bool mfadb_reset_request(sqlite3 *db, store_write *w);  /* by login, active only: store a reset token */
-bool mfadb_reset_apply(sqlite3 *db, store_write *w);    /* consume the token, set the password, end sessions */
+bool mfadb_email_code(sqlite3 *db, store_write *w);       /* store a mailed code (by id, or by login when on) */
+bool mfadb_reset_request(sqlite3 *db, store_write *w);    /* by login, active only: store a reset token */
+bool mfadb_reset_apply(sqlite3 *db, store_write *w);      /* consume the token, set the password, end sessions */
 
 /* The pending reset token of the account with this login: its user id,
  * hash and expiry. RD_NOT_FOUND when there is none. */
