@@ -139,6 +139,10 @@
 #define RD_MFA_LOCK_SEC 60
 #define RD_MAIL_PER_ACCOUNT 5
 #define RD_MAIL_LOCK_SEC 900
+/* The public routes that write (GET email_otp, POST reset_password) per
+ * client address in RD_MAIL_LOCK_SEC: each costs a commit, whatever the
+ * account. */
+#define RD_MAIL_PER_ADDR 100
 #define RD_RESET_TOKEN_LEN 64
 #define RD_RESET_TTL 7200
 #define RD_MIN_PASSWORD 8

@@ -298,6 +298,23 @@ const char *mfa__subject(rq *r, const char *what)
 }
 
 /* Whether another mail to key may go now; counts this one. */
+static const throttle_rule public_rule = {
+    .max_fails = RD_MAIL_PER_ADDR, .window_sec = RD_MAIL_LOCK_SEC, .lock_sec = RD_MAIL_LOCK_SEC};
+
+bool mfa__public_allowed(rq *r)
+{
+    const char *key = arena_printf(r->a, "p:%s", r->peer ? r->peer : "");
+    time_t now = time(NULL);
+    long wait = throttle_wait(r->mfa->thr, key, strlen(key), now);
+    if (!wait) { /* counted; the one that starts a lock still goes */
+        throttle_fail(r->mfa->thr, key, strlen(key), &public_rule, now);
+        return true;
+    }
+    rq_header(r, "retry-after", arena_printf(r->a, "%ld", wait));
+    mfa__refuse(r, RD_TOO_MANY, "Too many requests from this address; try again later.", NULL);
+    return false;
+}
+
 bool mfa__mail_allowed(rq *r, const char *key)
 {
     time_t now = time(NULL);
@@ -770,7 +787,10 @@ static void h_email_get(rq *r)
         return;
     }
     /* The same answer, and the same work on this side, whether or not the
-     * account exists or has e-mail codes on: the writer decides. */
+     * account exists or has e-mail codes on: the writer decides. Each
+     * request costs a commit, hence the cap per client address. */
+    if (!mfa__public_allowed(r))
+        return;
     if (!mfa__mail_allowed(r, arena_printf(r->a, "m:%s", login))) {
         mfa__success(r);
         return;

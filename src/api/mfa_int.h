@@ -97,6 +97,10 @@ const char *mfa__login_key(rq *r);
 void mfa__mail(rq *r, const char *to, const char *subject, const char *body);
 const char *mfa__subject(rq *r, const char *what);
 bool mfa__mail_allowed(rq *r, const char *key);
+/* The public routes that write (GET email_otp, POST reset_password): at
+ * most RD_MAIL_PER_ADDR per client address per RD_MAIL_LOCK_SEC; false
+ * after answering 429. */
+bool mfa__public_allowed(rq *r);
 
 /* reset.c: the reset_password route's POST and PUT. */
 void mfa__reset_post(rq *r);

@@ -52,6 +52,8 @@ void mfa__reset_post(rq *r)
         mfa__refuse(r, RD_BAD_REQUEST, arena_printf(r->a, "a reset needs '%s'", mfa__login_key(r)), NULL);
         return;
     }
+    if (!mfa__public_allowed(r)) /* each request costs a commit */
+        return;
     if (!mfa__mail_allowed(r, arena_printf(r->a, "m:%s", login))) {
         /* the same answer: a flood of requests mails no one */
         mfa__op *o = mfa__op_new(r, NULL);

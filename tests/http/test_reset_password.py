@@ -156,6 +156,21 @@ def test_mail_flood_is_capped(app, box):
     assert len(box.for_rcpt(who)) == 5
 
 
+def test_public_requests_are_capped_per_address(server):
+    srv = server(APP % {"errors": "problem", "routes": ROUTES})
+    for i in range(100):
+        path = "/auth/reset-password" if i % 2 else "/auth/email-otp"
+        r = (srv.post(path, json={"email": f"n{i}@example.com"}) if i % 2
+             else srv.get(path, params={"email": f"n{i}@example.com"}))
+        assert r.status_code == 200, (i, r.text)
+    r = srv.post("/auth/reset-password", json={"email": "last@example.com"})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    assert srv.get("/auth/email-otp", params={"email": "x@example.com"}).status_code == 429
+    # the signed-in and token routes are not affected
+    assert srv.put("/auth/reset-password", json={"email": "a@example.com", "token": "T", "password": "p" * 10,
+                                                 "password2": "p" * 10}).status_code == 400
+
+
 def test_header_injection_through_the_login_mails_no_one(app, box):
     evil = "evil@example.com\r\nBcc: victim@example.com"
     add_user(app, evil)
