@@ -486,6 +486,9 @@ enum {
     AUK_DENIED_STATUS,
     AUK_SUPERUSERS,
     AUK_DEFAULT_ACCESS,
+    AUK_TOTP_ENABLED_FIELD,
+    AUK_EMAIL_OTP_ENABLED_FIELD,
+    AUK_PREFERRED_FACTOR_FIELD,
     AUK__COUNT
 };
 static const app__key auth_keys[] = {
@@ -506,6 +509,9 @@ static const app__key auth_keys[] = {
     [AUK_DENIED_STATUS] = {"denied_status"},
     [AUK_SUPERUSERS] = {"superusers"},
     [AUK_DEFAULT_ACCESS] = {"default_access"},
+    [AUK_TOTP_ENABLED_FIELD] = {"totp_enabled_field"},
+    [AUK_EMAIL_OTP_ENABLED_FIELD] = {"email_otp_enabled_field"},
+    [AUK_PREFERRED_FACTOR_FIELD] = {"preferred_factor_field"},
 };
 _Static_assert(sizeof auth_keys / sizeof auth_keys[0] == AUK__COUNT, "one row per key");
 
@@ -521,6 +527,9 @@ static const struct {
     {AUK_LOGIN_FIELD, 1u << FT_STRING, true, offsetof(app_auth, login)},
     {AUK_ROLE_FIELD, 1u << FT_STRING | 1u << FT_ENUM, false, offsetof(app_auth, role)},
     {AUK_ACTIVE_FIELD, 1u << FT_BOOLEAN, false, offsetof(app_auth, active)},
+    {AUK_TOTP_ENABLED_FIELD, 1u << FT_BOOLEAN, false, offsetof(app_auth, totp_enabled)},
+    {AUK_EMAIL_OTP_ENABLED_FIELD, 1u << FT_BOOLEAN, false, offsetof(app_auth, email_otp_enabled)},
+    {AUK_PREFERRED_FACTOR_FIELD, 1u << FT_STRING | 1u << FT_ENUM, false, offsetof(app_auth, preferred_factor)},
 };
 
 /* auth.routes: each optional; where each accepted path goes. */
@@ -855,6 +864,23 @@ static void check_roles(app__ctx *c, const app_auth *au)
     }
 }
 
+/* An enum preferred_factor_field must hold the values restd writes in it. */
+static void check_preferred_factor(app__ctx *c, const app_auth *au, const yaml_node_t *at)
+{
+    static const char *const need[] = {"totp", "email_otp"};
+    const app_field *f = au->preferred_factor;
+    if (!f || f->type != FT_ENUM)
+        return;
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
+        size_t j = 0;
+        while (j < f->n_enum && strcmp(f->enum_values[j], need[i]) != 0)
+            j++;
+        if (j == f->n_enum)
+            app__err(c, at, "preferred_factor_field: enum field '%s.%s' must have the value '%s'", au->users->name,
+                     f->name, need[i]);
+    }
+}
+
 static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *owner)
 {
     app__kv k[AUK__COUNT];
@@ -939,6 +965,7 @@ static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *ow
     if (k[AUK_DEFAULT_ACCESS].val)
         app__load_access(c, k[AUK_DEFAULT_ACCESS].val, "auth.default_access", &au->default_access);
     check_roles(c, au);
+    check_preferred_factor(c, au, k[AUK_PREFERRED_FACTOR_FIELD].val);
 }
 
 /* ---- load and free ---------------------------------------------------------- */

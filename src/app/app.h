@@ -124,6 +124,11 @@ typedef struct app_auth {
     const app_field *login;     /* unique string field of users: the login name */
     const app_field *role;      /* string/enum field of users; NULL: everyone has role "user" */
     const app_field *active;    /* boolean field of users; NULL: always active */
+    /* fields of users that mirror the second-factor state (api/mfa.c keeps
+     * them in step); each NULL when not declared */
+    const app_field *totp_enabled;       /* boolean */
+    const app_field *email_otp_enabled;  /* boolean */
+    const app_field *preferred_factor;   /* string/enum: "totp", "email_otp" or null */
     const char *issuer;         /* JWT iss; default the app name */
     const char *audience;       /* JWT aud; default the app name */
     long long access_ttl;       /* seconds; default 900 */

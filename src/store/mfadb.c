@@ -9,6 +9,7 @@
 #include "rd_limits.h"
 #include "store/authdb.h"
 #include "store/store_int.h"
+#include "util/dt.h"
 #include "util/log.h"
 
 static const char *const kind_names[MFA__KINDS] = {[MFA_TOTP] = "totp", [MFA_EMAIL_OTP] = "email_otp"};
@@ -273,6 +274,30 @@ static bool check_code(sqlite3 *db, mfadb_job *j, wrow *r, bool *ok)
                 "tii", j->user_id, (long long)RD_EMAIL_OTP_TRIES, j->now);
 }
 
+/* Copy the factor state into the users model's mirror fields
+ * (auth.totp_enabled_field and friends), when the app declares them, so
+ * the served row tells what the account has; updated_at moves with it. */
+static bool mirror(sqlite3 *db, store_write *w, const mfadb_job *j)
+{
+    const app_auth *au = j->ap->auth;
+    if (!au->totp_enabled && !au->email_otp_enabled && !au->preferred_factor)
+        return true;
+    static const char *const src[] = {"coalesce((SELECT totp_enabled FROM _restd_mfa WHERE user_id = ?1), 0)",
+                                      "coalesce((SELECT email_otp_enabled FROM _restd_mfa WHERE user_id = ?1), 0)",
+                                      "(SELECT preferred FROM _restd_mfa WHERE user_id = ?1)"};
+    const app_field *dst[] = {au->totp_enabled, au->email_otp_enabled, au->preferred_factor};
+    buf sql;
+    buf_init(&sql, w->a, 2048);
+    buf_printf(&sql, "UPDATE \"%s\" SET ", au->users->name);
+    for (size_t i = 0; i < 3; i++)
+        if (dst[i])
+            buf_printf(&sql, "\"%s\" = %s, ", dst[i]->name, src[i]);
+    buf_puts(&sql, "\"updated_at\" = ?2 WHERE \"id\" = ?1");
+    char now[DT_DATETIME_LEN + 1];
+    dt_now(now);
+    return EXEC(db, buf_cstr(&sql), "tt", j->user_id, now);
+}
+
 bool mfadb_totp_begin(sqlite3 *db, store_write *w)
 {
     mfadb_job *j = w->ctx;
@@ -341,7 +366,7 @@ bool mfadb_enable(sqlite3 *db, store_write *w)
                                    "UPDATE _restd_mfa SET %s = 1, preferred = coalesce(preferred, ?2), updated_at = ?3"
                                    " WHERE user_id = ?1",
                                    kind_cols[j->kind]);
-    if (!EXEC(db, sql, "tti", j->user_id, kind_names[j->kind], j->now))
+    if (!EXEC(db, sql, "tti", j->user_id, kind_names[j->kind], j->now) || !mirror(db, w, j))
         return db_fail(w);
     j->result = MFADB_OK;
     return true;
@@ -373,7 +398,7 @@ bool mfadb_disable(sqlite3 *db, store_write *w)
     else if (ok)
         ok = EXEC(db, "UPDATE _restd_mfa SET preferred = ?2 WHERE user_id = ?1 AND preferred = ?3", "ttt", j->user_id,
                   kind_names[other], kind_names[j->kind]);
-    if (!ok)
+    if (!ok || !mirror(db, w, j))
         return db_fail(w);
     j->result = MFADB_OK;
     return true;

@@ -4,10 +4,12 @@ one-time codes read from a real SMTP server on loopback, replay refusal,
 lockout, Zou's answer shapes, and hostile inputs."""
 import re
 import sqlite3
+import subprocess
 import time
 
 import pytest
 
+from harness import restd_bin, sanitizer_env
 from mail_helpers import (Mailbox, add_user, bearer, login, mailed_code, settle_step, token_of, totp)
 
 ROUTES = ("{login: /auth/login, refresh: /auth/refresh, logout: /auth/logout, totp: /auth/totp,"
@@ -25,6 +27,9 @@ auth:
   role_field: role
   active_field: active
   routes: %(routes)s
+  totp_enabled_field: totp_enabled
+  email_otp_enabled_field: email_otp_enabled
+  preferred_factor_field: preferred_two_factor_authentication
   default_access: {read: ["*"], write: []}
 models:
   person:
@@ -33,6 +38,9 @@ models:
       email: {type: string, required: true, unique: true}
       role: {type: enum, values: [admin, user], default: user}
       active: {type: boolean, default: true}
+      totp_enabled: {type: boolean, default: false, read_only: true}
+      email_otp_enabled: {type: boolean, default: false, read_only: true}
+      preferred_two_factor_authentication: {type: enum, values: [totp, email_otp, fido], read_only: true}
   project:
     route: projects
     fields:
@@ -251,6 +259,50 @@ def test_totp_delete_needs_a_valid_second_factor(app):
     assert_401(login(app, who, recovery_code=codes[5]))
 
 
+# -- the served row mirrors the state --------------------------------------------
+
+def person_row(srv, who, tok):
+    rows = srv.get("persons", params={"email": who}, headers=bearer(tok)).json()
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_mirror_fields_follow_the_factors(app, box):
+    who = new_user(app)
+    tok = token_of(app, who)
+    row = person_row(app, who, tok)
+    assert (row["totp_enabled"], row["email_otp_enabled"], row["preferred_two_factor_authentication"]) == \
+        (False, False, None)
+    secret, codes, tok = enrol_totp(app, who)
+    row2 = person_row(app, who, tok)
+    assert (row2["totp_enabled"], row2["email_otp_enabled"], row2["preferred_two_factor_authentication"]) == \
+        (True, False, "totp")
+    assert row2["updated_at"] > row["updated_at"]
+    enrol_email(app, box, who, tok)
+    row = person_row(app, who, tok)
+    assert (row["totp_enabled"], row["email_otp_enabled"], row["preferred_two_factor_authentication"]) == \
+        (True, True, "totp")
+    assert app.delete("/auth/totp", headers=bearer(tok), json={"recovery_code": codes[0]}).status_code == 200
+    row = person_row(app, who, tok)
+    assert (row["totp_enabled"], row["email_otp_enabled"], row["preferred_two_factor_authentication"]) == \
+        (False, True, "email_otp")
+    assert app.delete("/auth/email-otp", headers=bearer(tok), json={"recovery_code": codes[1]}).status_code == 200
+    row = person_row(app, who, tok)
+    assert (row["totp_enabled"], row["email_otp_enabled"], row["preferred_two_factor_authentication"]) == \
+        (False, False, None)
+
+
+def test_preferred_factor_enum_must_hold_the_values(tmp_path):
+    bad = (APP % {"errors": "problem", "routes": ROUTES}).replace("values: [totp, email_otp, fido]",
+                                                                   "values: [totp, fido]")
+    (tmp_path / "app.yaml").write_text(bad)
+    r = subprocess.run([restd_bin(), "check", "--app", str(tmp_path)], capture_output=True, text=True,
+                       timeout=60, env=sanitizer_env())
+    assert r.returncode == 1
+    assert "preferred_factor_field: enum field 'person.preferred_two_factor_authentication' must have the " \
+           "value 'email_otp'" in r.stderr
+
+
 # -- routes: rights, methods, bodies ------------------------------------------------
 
 @pytest.mark.parametrize("method,path", [("PUT", "/auth/totp"), ("POST", "/auth/totp"), ("DELETE", "/auth/totp"),
@@ -297,11 +349,12 @@ def test_totp_post_not_json(app):
 
 # -- e-mailed codes ---------------------------------------------------------------
 
-def enrol_email(srv, box, who):
-    tok = token_of(srv, who)
+def enrol_email(srv, box, who, tok=None):
+    tok = tok or token_of(srv, who)
+    before = len(box.for_rcpt(who))
     r = srv.put("/auth/email-otp", headers=bearer(tok))
     assert r.status_code == 200 and r.json() == {"success": True}, r.text
-    m = box.wait(who)
+    m = box.wait(who, before + 1)
     r = srv.post("/auth/email-otp", headers=bearer(tok), json={"email_otp": mailed_code(m)})
     assert r.status_code == 200, r.text
     return r.json()["otp_recovery_codes"], tok
