@@ -753,6 +753,10 @@ static void email_put(rq *r, mfa__op *o)
         problem_send(r, RD_UNAVAILABLE, "this server sends no mail (no SMTP configured)", NULL);
         return;
     }
+    if (!mail_address_ok(o->row.login)) {
+        mfa__refuse(r, RD_BAD_REQUEST, "The account's login is not a mail address.", NULL);
+        return;
+    }
     const char *k = arena_printf(r->a, "m:%s", o->user_id);
     if (!mfa__mail_allowed(r, k)) {
         locked(r, RD_MAIL_LOCK_SEC);

@@ -425,6 +425,13 @@ def test_email_otp_delete(app, box):
     assert login(app, who).status_code == 200
 
 
+def test_email_otp_needs_a_mail_address(app):
+    add_user(app, "not-an-address")
+    tok = token_of(app, "not-an-address")
+    r = app.put("/auth/email-otp", headers=bearer(tok))
+    assert r.status_code == 400 and r.json()["detail"] == "The account's login is not a mail address."
+
+
 # -- Zou's shapes ----------------------------------------------------------------
 
 def test_zou_login_answers(zou_app):
