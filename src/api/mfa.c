@@ -586,6 +586,7 @@ static void totp_put(rq *r, mfa__op *o)
         mfa__busy(r);
 }
 
+static const char *const kind_label[MFA__KINDS] = {[MFA_TOTP] = "totp", [MFA_EMAIL_OTP] = "email_otp"};
 static const char *const already_msg[MFA__KINDS] = {
     [MFA_TOTP] = "TOTP already enabled.", [MFA_EMAIL_OTP] = "OTP by email already enabled."};
 static const char *const failed_msg[MFA__KINDS] = {
@@ -600,6 +601,7 @@ static void enabled(rq *r, store_write *w)
         return;
     switch (o->job.result) {
     case MFADB_OK:
+        log_info("msg=\"second factor enabled\" user=%s factor=%s", o->user_id, kind_label[o->kind]);
         send_codes(r, o, o->job.codes_stored);
         return;
     case MFADB_ALREADY:
@@ -674,10 +676,12 @@ static void disabled(rq *r, store_write *w)
     mfa__op *o = w->ctx;
     if (mfa__write_failed(r, w))
         return;
-    if (o->job.result == MFADB_NOT_ON)
+    if (o->job.result == MFADB_NOT_ON) {
         mfa__refuse(r, RD_BAD_REQUEST, not_on_msg[o->kind], NULL);
-    else
-        mfa__success(r);
+        return;
+    }
+    log_info("msg=\"second factor disabled\" user=%s factor=%s", o->user_id, kind_label[o->kind]);
+    mfa__success(r);
 }
 
 static void disable_checked(rq *r, mfa_result res, void *ctx)
@@ -707,6 +711,7 @@ static void replaced(rq *r, store_write *w)
     mfa__op *o = w->ctx;
     if (mfa__write_failed(r, w))
         return;
+    log_info("msg=\"recovery codes replaced\" user=%s", o->user_id);
     send_codes(r, o, true);
 }
 
