@@ -33,6 +33,7 @@ struct mailer {
     pthread_t thread;
     bool started;
     atomic_ulong ok, failed;
+    atomic_llong deadline; /* 0, or when shutting down: drop what is not sent by then */
 };
 
 bool mail_address_ok(const char *s)
@@ -75,7 +76,7 @@ static size_t read_cb(char *dst, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-static void deliver(mailer *ml, mail_msg *m)
+static void deliver(mailer *ml, mail_msg *m, long budget)
 {
     CURL *c = curl_easy_init();
     if (!c) {
@@ -96,8 +97,8 @@ static void deliver(mailer *ml, mail_msg *m)
     curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
     curl_easy_setopt(c, CURLOPT_READDATA, m);
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)MAIL_TIMEOUT_SEC);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, budget);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, budget < 10 ? budget : 10L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     /* STARTTLS when the server offers it; smtps:// is TLS from the start */
     curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
@@ -120,7 +121,18 @@ static void *worker(void *arg)
     workq_link *l;
     while ((l = workq_take(&ml->q, 1))) {
         mail_msg *m = (mail_msg *)l;
-        deliver(ml, m);
+        long budget = MAIL_TIMEOUT_SEC;
+        long long end = atomic_load(&ml->deadline);
+        if (end) { /* shutting down: what cannot go in time is dropped */
+            long long left = end - (long long)time(NULL);
+            budget = left < budget ? (long)left : budget;
+        }
+        if (budget > 0) {
+            deliver(ml, m, budget);
+        } else {
+            atomic_fetch_add(&ml->failed, 1);
+            log_warn("msg=\"mail not sent\" reason=\"shutting down\"");
+        }
         sodium_memzero(m->text, m->len); /* it carries a code or a token */
         free(m);
         workq_done(&ml->q, 1);
@@ -165,6 +177,7 @@ void mail_free(mailer *m)
 {
     if (!m)
         return;
+    atomic_store(&m->deadline, (long long)time(NULL) + MAIL_DRAIN_SEC);
     workq_stop(&m->q);
     if (m->started)
         pthread_join(m->thread, NULL);

@@ -34,6 +34,9 @@
 #define MAIL_MAX_BODY 8192
 /* One SMTP exchange, connection included, may take this long. */
 #define MAIL_TIMEOUT_SEC 30
+/* At shutdown, queued mail gets this long in all; the rest is dropped
+ * (logged), so a dead mail server cannot hold a stopping server. */
+#define MAIL_DRAIN_SEC 5
 
 typedef struct mailer mailer;
 
@@ -45,8 +48,8 @@ typedef struct mailer mailer;
  */
 mailer *mail_new(const char *smtp_url, const char *from, char **msg);
 
-/* Send what is queued (each at most MAIL_TIMEOUT_SEC), stop the worker and
- * free. NULL is a no-op. */
+/* Send what is queued (within MAIL_DRAIN_SEC in all; the rest is dropped
+ * and logged), stop the worker and free. NULL is a no-op. */
 void mail_free(mailer *m);
 
 /*

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth/mail.h"
@@ -176,6 +177,31 @@ static void delivers_one_message(void **state)
     assert_non_null(strstr(f.data, "\r\n\r\nline one\r\nline two\r\n..dot line\r\n"));
 }
 
+/* A server that takes the connection and never says a word: shutdown
+ * still ends within MAIL_DRAIN_SEC, and the unsent mail is counted. */
+static void shutdown_is_bounded_by_a_silent_server(void **state)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    socklen_t sl = sizeof sa;
+    getsockname(lfd, (struct sockaddr *)&sa, &sl);
+    assert_int_equal(listen(lfd, 8), 0); /* never accepted: the kernel completes the handshake */
+    char url[64], *msg = NULL;
+    snprintf(url, sizeof url, "smtp://127.0.0.1:%u", ntohs(sa.sin_port));
+    mailer *m = mail_new(url, "restd@example.com", &msg);
+    assert_non_null(m);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(mail_send(m, "ann@example.com", "code", "123456"), RD_OK);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(mail_sent(m), 0);
+    mail_free(m);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec <= MAIL_DRAIN_SEC + 2);
+    close(lfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +209,7 @@ int main(void)
         cmocka_unit_test(options),
         cmocka_unit_test(refusals_without_a_sender),
         cmocka_unit_test(delivers_one_message),
+        cmocka_unit_test(shutdown_is_bounded_by_a_silent_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
