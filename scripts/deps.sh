@@ -4,8 +4,8 @@
 # machine that already has them.
 set -eu
 PKGS="gcc make cmake pkg-config libh2o-evloop-dev libjansson-dev libyaml-dev
-libsqlite3-dev sqlite3 libcmocka-dev libjwt-dev libsodium-dev liboath-dev python3
-python3-pytest python3-requests
+libsqlite3-dev sqlite3 libcmocka-dev libjwt-dev libsodium-dev liboath-dev libcurl4-openssl-dev python3
+python3-pytest python3-requests python3-aiosmtpd
 strace wrk nginx-light"
 missing=""
 for p in $PKGS; do

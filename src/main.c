@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "api/authn.h"
+#include "api/mfa.h"
+#include "auth/mail.h"
 #include "api/query.h"
 #include "app/app.h"
 #include "cli/account.h"
@@ -23,6 +25,7 @@
 
 static const char usage[] =
     "usage: restd serve [--app DIR] [--db URL] [--listen HOST:PORT] [--workers N] [--log-level LEVEL]\n"
+    "                   [--smtp-url URL --mail-from ADDRESS]\n"
     "       restd check --app DIR\n"
     "       restd user add --app DIR [--db URL] [--password-stdin] JSON\n"
     "       restd user passwd --app DIR [--db URL] [--password-stdin] LOGIN\n"
@@ -52,11 +55,15 @@ static const char usage[] =
     "  --listen HOST:PORT address to listen on [RESTD_LISTEN] (default 127.0.0.1:8080)\n"
     "  --workers N        event-loop threads, 1-64 [RESTD_WORKERS] (default: number of CPUs)\n"
     "  --log-level LEVEL  error, warn, info or debug [RESTD_LOG_LEVEL] (default info; warn for user/apikey)\n"
+    "  --smtp-url URL     serve: send mail (one-time codes, reset tokens) via smtp:// or smtps:// URL\n"
+    "                     [RESTD_SMTP_URL] (default: none; such mails are dropped with a warning)\n"
+    "  --mail-from ADDR   serve: the sender address of those mails [RESTD_MAIL_FROM] (needed with --smtp-url)\n"
     "  --password-stdin   user add/passwd: read the password from stdin (one line, 8-1024 bytes)\n"
     "  --label TEXT       apikey create: a note kept with the key (at most 200 bytes)\n";
 
 typedef struct opts {
     const char *app, *db, *listen, *workers, *log_level, *password_stdin, *label;
+    const char *smtp_url, *mail_from;
     const char *arg; /* the one positional argument (user/apikey commands) */
 } opts;
 
@@ -77,6 +84,8 @@ static const struct {
     {"--log-level", "RESTD_LOG_LEVEL", offsetof(opts, log_level), C_SERVE | C_CHECK | C_USER | C_APIKEY, false},
     {"--password-stdin", NULL, offsetof(opts, password_stdin), C_USER, true},
     {"--label", NULL, offsetof(opts, label), C_APIKEY, false},
+    {"--smtp-url", "RESTD_SMTP_URL", offsetof(opts, smtp_url), C_SERVE | C_CHECK, false},
+    {"--mail-from", "RESTD_MAIL_FROM", offsetof(opts, mail_from), C_SERVE | C_CHECK, false},
 };
 #define N_OPTIONS (sizeof option_table / sizeof option_table[0])
 
@@ -203,6 +212,10 @@ static int cmd_serve(opts *o)
     if (o->log_level && !log_level_parse(o->log_level, &lv))
         return cli_usage("--log-level must be error, warn, info or debug, not '%s'", o->log_level);
     log_threshold = lv;
+    if (o->smtp_url && !o->mail_from)
+        return cli_usage("%s", "--smtp-url needs --mail-from ADDRESS (or RESTD_MAIL_FROM)");
+    if (o->mail_from && !mail_address_ok(o->mail_from))
+        return cli_usage("--mail-from must be a plain address like restd@example.com, not '%s'", o->mail_from);
 
     char host[256];
     size_t hl = (size_t)(colon - listen);
@@ -244,10 +257,23 @@ static int cmd_serve(opts *o)
         app_free(a);
         return 1;
     }
-    server_opts so = {.host = host, .port = (unsigned short)port, .workers = (int)workers, .authn = auth};
+    /* mail (auth/mail.h) and second factors (api/mfa.h) */
+    mailer *ml = NULL;
+    if (o->smtp_url && !(ml = mail_new(o->smtp_url, o->mail_from, &msg))) {
+        fprintf(stderr, "restd: %s\n", msg);
+        free(msg);
+        authn_free(auth);
+        store_close(st);
+        app_free(a);
+        return 1;
+    }
+    mfa *mf = a->auth ? mfa_new(a, ml) : NULL;
+    server_opts so = {.host = host, .port = (unsigned short)port, .workers = (int)workers, .authn = auth, .mfa = mf};
     int rc = server_run(&so, a, st);
     store_close(st);
     authn_free(auth);
+    mfa_free(mf);
+    mail_free(ml);
     log_info("msg=stopped");
     app_free(a);
     return rc;

@@ -142,4 +142,26 @@
  * committed by this process are seen at once. */
 #define RD_REVOCATION_RECHECK_SEC 1
 
+/* Second factors and password reset (api/mfa.c, docs/auth.md).
+ * A mailed code: 6 digits, good for 5 minutes and 5 wrong tries, then void
+ * (1 in 200,000 for a guesser). Second-factor failures per account: 5
+ * within 15 minutes lock the account's second step for a minute. Mails
+ * per account (codes, reset tokens): 5 within 15 minutes, then none for 15
+ * minutes, so the routes cannot be used to flood a mailbox. A reset token:
+ * 64 characters of [A-Z0-9] (330 bits), good for 2 hours (Zou's TTL). */
+#define RD_EMAIL_OTP_DIGITS 6
+#define RD_EMAIL_OTP_TTL 300
+#define RD_EMAIL_OTP_TRIES 5
+#define RD_MFA_FAILS 5
+#define RD_MFA_LOCK_SEC 60
+#define RD_MAIL_PER_ACCOUNT 5
+#define RD_MAIL_LOCK_SEC 900
+/* The public routes that write (GET email_otp, POST reset_password) per
+ * client address in RD_MAIL_LOCK_SEC: each costs a commit, whatever the
+ * account. */
+#define RD_MAIL_PER_ADDR 100
+#define RD_RESET_TOKEN_LEN 64
+#define RD_RESET_TTL 7200
+#define RD_MIN_PASSWORD 8
+
 #endif

@@ -21,6 +21,7 @@
 #include "api/listq.h"
 #include "api/authhdr.h"
 #include "api/query.h"
+#include "api/mfa.h"
 #include "api/throttle.h"
 #include "rd_limits.h"
 #include "auth/jwt.h"
@@ -397,12 +398,15 @@ static void start_session(rq *r, session *s)
     submit_job(r, s, authdb_login, login_stored);
 }
 
+static void second_factor_passed(rq *r, void *ctx) { start_session(r, ctx); }
+
 /* The password (or API key) is right and the account active. A second
  * factor, when the account has one, is checked here, before the session
  * starts (src/api/mfa.c hooks in at this one place). */
 static void credentials_ok(rq *r, session *s)
 {
-    start_session(r, s);
+    /* second factor (api/mfa.c): the session starts once it passed */
+    mfa_login_step(r, s->user.id, second_factor_passed, s);
 }
 
 static void password_checked(rq *r, pwjob *j)
@@ -807,6 +811,8 @@ bool authn_route(rq *r)
     const app_auth *au = r->app->auth;
     if (!au)
         return false;
+    if (mfa_route(r)) /* second factors and password reset (api/mfa.c) */
+        return true;
     const struct {
         const char *name, *path, *method;
         void (*handler)(rq *);

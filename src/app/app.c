@@ -615,6 +615,9 @@ enum {
     AUK_DISABLED_ROUTES,
     AUK_ANSWER_ROW,
     AUK_COOKIE,
+    AUK_TOTP_ENABLED_FIELD,
+    AUK_EMAIL_OTP_ENABLED_FIELD,
+    AUK_PREFERRED_FACTOR_FIELD,
     AUK__COUNT
 };
 static const app__key auth_keys[] = {
@@ -642,6 +645,9 @@ static const app__key auth_keys[] = {
     [AUK_DISABLED_ROUTES] = {"disabled_routes"},
     [AUK_ANSWER_ROW] = {"answer_row"},
     [AUK_COOKIE] = {"cookie"},
+    [AUK_TOTP_ENABLED_FIELD] = {"totp_enabled_field"},
+    [AUK_EMAIL_OTP_ENABLED_FIELD] = {"email_otp_enabled_field"},
+    [AUK_PREFERRED_FACTOR_FIELD] = {"preferred_factor_field"},
 };
 _Static_assert(sizeof auth_keys / sizeof auth_keys[0] == AUK__COUNT, "one row per key");
 
@@ -657,16 +663,24 @@ static const struct {
     {AUK_LOGIN_FIELD, 1u << FT_STRING, true, offsetof(app_auth, login)},
     {AUK_ROLE_FIELD, 1u << FT_STRING | 1u << FT_ENUM, false, offsetof(app_auth, role)},
     {AUK_ACTIVE_FIELD, 1u << FT_BOOLEAN, false, offsetof(app_auth, active)},
+    {AUK_TOTP_ENABLED_FIELD, 1u << FT_BOOLEAN, false, offsetof(app_auth, totp_enabled)},
+    {AUK_EMAIL_OTP_ENABLED_FIELD, 1u << FT_BOOLEAN, false, offsetof(app_auth, email_otp_enabled)},
+    {AUK_PREFERRED_FACTOR_FIELD, 1u << FT_STRING | 1u << FT_ENUM, false, offsetof(app_auth, preferred_factor)},
 };
 
 /* auth.routes: each optional; where each accepted path goes. */
-enum { RK_LOGIN, RK_REFRESH, RK_LOGOUT, RK_AUTHENTICATED, RK_CHANGE_PASSWORD, RK__COUNT };
+enum { RK_LOGIN, RK_REFRESH, RK_LOGOUT, RK_AUTHENTICATED, RK_CHANGE_PASSWORD,
+       RK_TOTP, RK_EMAIL_OTP, RK_RECOVERY_CODES, RK_RESET_PASSWORD, RK__COUNT };
 static const app__key route_keys[] = {
     [RK_LOGIN] = {"login"},
     [RK_REFRESH] = {"refresh"},
     [RK_LOGOUT] = {"logout"},
     [RK_AUTHENTICATED] = {"authenticated"},
     [RK_CHANGE_PASSWORD] = {"change_password"},
+    [RK_TOTP] = {"totp"},
+    [RK_EMAIL_OTP] = {"email_otp"},
+    [RK_RECOVERY_CODES] = {"recovery_codes"},
+    [RK_RESET_PASSWORD] = {"reset_password"},
 };
 _Static_assert(sizeof route_keys / sizeof route_keys[0] == RK__COUNT, "one row per key");
 static const size_t route_offsets[] = {
@@ -675,6 +689,10 @@ static const size_t route_offsets[] = {
     [RK_LOGOUT] = offsetof(app_auth, logout_path),
     [RK_AUTHENTICATED] = offsetof(app_auth, authenticated_path),
     [RK_CHANGE_PASSWORD] = offsetof(app_auth, change_password_path),
+    [RK_TOTP] = offsetof(app_auth, totp_path),
+    [RK_EMAIL_OTP] = offsetof(app_auth, email_otp_path),
+    [RK_RECOVERY_CODES] = offsetof(app_auth, recovery_codes_path),
+    [RK_RESET_PASSWORD] = offsetof(app_auth, reset_password_path),
 };
 _Static_assert(sizeof route_offsets / sizeof route_offsets[0] == RK__COUNT, "one per route");
 
@@ -694,6 +712,11 @@ static const struct {
     [RK_LOGOUT] = {offsetof(app_auth, logout_method), RM_POST | RM_GET, "POST"},
     [RK_AUTHENTICATED] = {offsetof(app_auth, authenticated_method), RM_GET, "GET"},
     [RK_CHANGE_PASSWORD] = {offsetof(app_auth, change_password_method), RM_POST, "POST"},
+    /* second factors and reset (api/mfa.c) answer several methods each: no method is given */
+    [RK_TOTP] = {0, 0, NULL},
+    [RK_EMAIL_OTP] = {0, 0, NULL},
+    [RK_RECOVERY_CODES] = {0, 0, NULL},
+    [RK_RESET_PASSWORD] = {0, 0, NULL},
 };
 _Static_assert(sizeof route_methods / sizeof route_methods[0] == RK__COUNT, "one per route");
 
@@ -939,6 +962,10 @@ static bool read_route_method(app__ctx *c, const yaml_node_t *at, const char *wh
     if (!sp)
         return true;
     size_t n = (size_t)(sp - *path);
+    if (!route_methods[route].allowed) {
+        app__err(c, at, "%s: this route answers several methods; give only its path", what);
+        return false;
+    }
     for (size_t m = 0; m < sizeof method_names / sizeof method_names[0]; m++)
         if (strlen(method_names[m]) == n && memcmp(method_names[m], *path, n) == 0 &&
             (route_methods[route].allowed & (1u << m))) {
@@ -1056,7 +1083,8 @@ static void read_auth_routes(app__ctx *c, const app *a, app_auth *au, yaml_node_
             continue;
         }
         *(const char **)((char *)au + route_offsets[i]) = arena_strdup(c->a, s);
-        *(const char **)((char *)au + route_methods[i].offset) = method;
+        if (route_methods[i].dflt)
+            *(const char **)((char *)au + route_methods[i].offset) = method;
     }
 }
 
@@ -1279,6 +1307,23 @@ static void read_answer_row(app__ctx *c, const app *a, app_auth *au, yaml_node_t
     au->n_row_default = nd;
 }
 
+/* An enum preferred_factor_field must hold the values restd writes in it. */
+static void check_preferred_factor(app__ctx *c, const app_auth *au, const yaml_node_t *at)
+{
+    static const char *const need[] = {"totp", "email_otp"};
+    const app_field *f = au->preferred_factor;
+    if (!f || f->type != FT_ENUM)
+        return;
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
+        size_t j = 0;
+        while (j < f->n_enum && strcmp(f->enum_values[j], need[i]) != 0)
+            j++;
+        if (j == f->n_enum)
+            app__err(c, at, "preferred_factor_field: enum field '%s.%s' must have the value '%s'", au->users->name,
+                     f->name, need[i]);
+    }
+}
+
 static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *owner)
 {
     app__kv k[AUK__COUNT];
@@ -1298,7 +1343,8 @@ static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *ow
     au->refresh_rotate = true;
     au->min_password = AUTH_MIN_PASSWORD;
     for (int i = 0; i < RK__COUNT; i++)
-        *(const char **)((char *)au + route_methods[i].offset) = route_methods[i].dflt;
+        if (route_methods[i].dflt)
+            *(const char **)((char *)au + route_methods[i].offset) = route_methods[i].dflt;
     const char **su = arena_alloc(c->a, sizeof *su);
     su[0] = arena_strdup(c->a, "admin");
     au->superusers = su;
@@ -1393,6 +1439,7 @@ static void load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *ow
     if (au->scheme_cookie && !k[AUK_COOKIE].val)
         app__err(c, k[AUK_SCHEMES].val, "schemes: 'cookie' needs an auth.cookie section naming the cookie");
     check_roles(c, au);
+    check_preferred_factor(c, au, k[AUK_PREFERRED_FACTOR_FIELD].val);
 }
 
 /* With lists.relations: on_request, `relations` is a list parameter: a field

@@ -190,6 +190,11 @@ typedef struct app_auth {
     const app_field *login;     /* unique string field of users: the login name */
     const app_field *role;      /* string/enum field of users; NULL: everyone has role "user" */
     const app_field *active;    /* boolean field of users; NULL: always active */
+    /* fields of users that mirror the second-factor state (api/mfa.c keeps
+     * them in step); each NULL when not declared */
+    const app_field *totp_enabled;       /* boolean */
+    const app_field *email_otp_enabled;  /* boolean */
+    const app_field *preferred_factor;   /* string/enum: "totp", "email_otp" or null */
     const char *issuer;         /* JWT iss; default the app name */
     const char *audience;       /* JWT aud; default the app name */
     long long access_ttl;       /* seconds; default 900 */
@@ -199,6 +204,11 @@ typedef struct app_auth {
     const char *login_path;     /* absolute paths of the auth routes; NULL: not served */
     const char *refresh_path;
     const char *logout_path;
+    /* second factors and password reset (api/mfa.c); NULL: not served */
+    const char *totp_path;
+    const char *email_otp_path;
+    const char *recovery_codes_path;
+    const char *reset_password_path;
     bool login_password;        /* login with {login, password} */
     bool login_api_key;         /* login with {login, api_key} */
     const char *api_key_field;  /* body key of the API key at login; default "api_key" (INIES: "apiKey") */

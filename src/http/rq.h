@@ -42,6 +42,7 @@ typedef struct rq {
     const char *authorization; /* Authorization header, NULL when absent */
     size_t authorization_len;
     const struct authn *authn; /* keys and hashing pool; NULL when the app has no auth */
+    struct mfa *mfa;           /* second factors, reset, mail (api/mfa.h); NULL when no auth */
     /* the signed-in caller, set by the API layer */
     const char *user_id;
     const char *user_role;

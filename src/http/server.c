@@ -54,6 +54,7 @@ typedef struct handler {
     const app *app;
     store *st;
     const authn *authn;
+    struct mfa *mfa;
 } handler;
 
 typedef struct reqctx {
@@ -296,6 +297,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         r->authorization_len = req->headers.entries[i].value.len;
     }
     r->authn = h->authn;
+    r->mfa = h->mfa;
     r->peer = peer_text(req, r->a);
     i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-api-version"), -1);
     if (i >= 0) {
@@ -429,6 +431,7 @@ int server_run(const server_opts *o, const app *ap, store *st)
     h->app = ap;
     h->st = st;
     h->authn = o->authn;
+    h->mfa = o->mfa;
 
     n_workers = o->workers;
     workers = xcalloc((size_t)n_workers, sizeof *workers);

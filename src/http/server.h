@@ -12,12 +12,14 @@
 #include "store/store.h"
 
 struct authn;
+struct mfa;
 
 typedef struct server_opts {
     const char *host;
     unsigned short port;
     int workers;
     const struct authn *authn; /* NULL when the app has no auth */
+    struct mfa *mfa;           /* NULL when the app has no auth */
 } server_opts;
 
 /* Returns 0 after a clean shutdown, non-zero if it could not start (the

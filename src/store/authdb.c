@@ -361,14 +361,18 @@ bool authdb_set_disabled(sqlite3 *db, store_write *w)
                   "tii", j->user_id, (long long)j->disable, j->now);
     if (rc != SQLITE_DONE)
         return fail(w, RD_NOT_FOUND, "no such user");
-    if (j->disable) {
-        run1(db,
-             "INSERT OR IGNORE INTO _restd_revoked (jti, expires_at)"
-             " SELECT access_jti, access_exp FROM _restd_refresh WHERE user_id = ?1 AND access_exp >= ?2",
-             "ti", j->user_id, j->now);
-        run1(db, "UPDATE _restd_refresh SET revoked = 1 WHERE user_id = ?1", "t", j->user_id);
-    }
+    if (j->disable)
+        authdb_end_sessions(db, j->user_id, j->now);
     return true;
+}
+
+bool authdb_end_sessions(sqlite3 *db, const char *user_id, long long now)
+{
+    return run1(db,
+                "INSERT OR IGNORE INTO _restd_revoked (jti, expires_at)"
+                " SELECT access_jti, access_exp FROM _restd_refresh WHERE user_id = ?1 AND access_exp >= ?2",
+                "ti", user_id, now) == SQLITE_DONE &&
+           run1(db, "UPDATE _restd_refresh SET revoked = 1 WHERE user_id = ?1", "t", user_id) == SQLITE_DONE;
 }
 
 bool authdb_key_create(sqlite3 *db, store_write *w)

@@ -83,6 +83,9 @@ bool authdb_key_create(sqlite3 *db, store_write *w);
 bool authdb_key_revoke(sqlite3 *db, store_write *w);
 bool authdb_totp_set(sqlite3 *db, store_write *w); /* user_id, totp_secret: (re)enrol, counter 0 */
 bool authdb_totp_use(sqlite3 *db, store_write *w); /* user_id, totp_counter: RD_UNAUTHORIZED on a replay */
+/* End every session of a user (writer thread, inside a job): each refresh
+ * family revoked, each live access token blocked. Set w->revokes. */
+bool authdb_end_sessions(sqlite3 *db, const char *user_id, long long now);
 
 /* One API key as `restd apikey list` shows it (never the key itself). */
 typedef struct auth_key {

@@ -17,6 +17,7 @@
 
 #include "app/types.h"
 #include "store/authdb.h"
+#include "store/mfadb.h"
 #include "store/store_int.h"
 
 static const char *sql_type(const app_field *f) { return type_desc_of(f->type)->sql_type; }
@@ -424,7 +425,7 @@ char *store__migrate(sqlite3 *db, const app *ap)
             ok = counter(db, m, &sql);
     }
     if (ok && ap->auth)
-        ok = store__auth_schema(db, ap);
+        ok = store__auth_schema(db, ap) && store__mfa_schema(db, ap); /* mfadb.c */
     if (ok)
         ok = store__exec(db, "COMMIT") == SQLITE_OK;
     if (!ok) {

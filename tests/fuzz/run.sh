@@ -13,7 +13,7 @@ CFLAGS="-std=gnu17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -DRESTD_VERSION=\"fuzz\" -Isr
 SAN="-fsanitize=fuzzer,address,undefined"
 for d in jin query app jwt authhdr; do
     clang $CFLAGS $SAN tests/fuzz/fuzz_$d.c $SRC -o $out/fuzz_$d \
-        -lh2o-evloop -ljansson -lyaml -lsqlite3 -lsodium -loath -ljwt -lpthread -lm
+        -lh2o-evloop -ljansson -lyaml -lsqlite3 -lsodium -loath -ljwt -lcurl -lpthread -lm
     mkdir -p $out/corpus_$d
     (cd $out && ./fuzz_$d -max_total_time="$secs" -max_len=65536 corpus_$d ../tests/fuzz/seeds_$d 2>&1 | tail -3)
 done
