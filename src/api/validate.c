@@ -205,6 +205,8 @@ rd_err val_body(const app *ap, const app_model *m, const json_t *body, val_mode 
     json_object_foreach((json_t *)body, k, v) {
         if (is_server_key(keys, k))
             continue;
+        if (m->type_name && strcmp(k, "type") == 0)
+            continue; /* the row's type name, sent back with a fetched row: the server's, like id */
         const app_field *f = app_field_by_json(m, k, strlen(k));
         if (f) {
             given[f - m->fields] = v;

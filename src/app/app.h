@@ -115,6 +115,9 @@ struct app_model {
     bool has_access;   /* `access:` given; otherwise the app's default_access applies */
     app_access access;
     unsigned line;
+    /* `type_name:` (or derived by conventions.type_names): the value of the
+     * "type" key on every row of this model; NULL: rows carry no "type". */
+    const char *type_name;
 };
 
 /* Authentication (docs/auth.md, "The auth section"). Present when the app
@@ -156,6 +159,8 @@ typedef struct app {
     date_style dates;
     err_style errors;
     bool blank_as_null; /* "" in a string/text/enum/uuid/date value means null, in and out */
+    bool type_names;    /* conventions.type_names: pascal: models without type_name get one */
+    const char *routes; /* `routes:` the app's own route set (api/ext.c); NULL: none */
     size_t max_body; /* bytes */
     /* lists (docs/query.md); 0 means the built-in default */
     long long default_limit;

@@ -170,7 +170,7 @@ static size_t model_index(const store *s, const app_model *m) { return (size_t)(
 
 /* Run a one-row select of a model's columns and emit it. */
 static rd_err get_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, const char *id,
-                      const bool *omit, jw *w)
+                      const bool *omit, const char *type_name, jw *w)
 {
     if (!st)
         return RD_INTERNAL;
@@ -178,7 +178,7 @@ static rd_err get_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, c
     int rc = sqlite3_step(st);
     rd_err e = RD_OK;
     if (rc == SQLITE_ROW)
-        store__emit_row(st, m, rf, omit, w);
+        store__emit_row_as(st, m, rf, omit, type_name, w);
     else if (rc == SQLITE_DONE)
         e = RD_NOT_FOUND;
     else
@@ -190,8 +190,14 @@ static rd_err get_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, c
 
 rd_err store_get(store_conn *c, const app_model *m, const char *id, const bool *omit, jw *w)
 {
+    return store_get_as(c, m, id, omit, NULL, w);
+}
+
+rd_err store_get_as(store_conn *c, const app_model *m, const char *id, const bool *omit,
+                    const char *type_name, jw *w)
+{
     sqlite3_stmt *st = c->get_stmt[model_index(c->s, m)];
-    return get_row(st, m, &c->s->fmt, id, omit, w);
+    return get_row(st, m, &c->s->fmt, id, omit, type_name, w);
 }
 
 /* The cache key of a filtered count: its SQL and every bound value. */
@@ -303,7 +309,7 @@ rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena
             page->more = true;
             break;
         }
-        store__emit_row(st, m, &c->s->fmt, q->omit, w);
+        store__emit_row_as(st, m, &c->s->fmt, q->omit, q->type_name, w);
         page->next_after = sqlite3_column_int64(st, col_rowid);
         page->returned++;
     }
@@ -652,7 +658,7 @@ static bool run_job(store *s, store_write *w)
     buf_init(&w->body, w->a, RD_MAX_RESPONSE);
     jw_init(&jwr, &w->body);
     st = store__stmt(s->wcache, store__sql_get(w->a, m));
-    rd_err e = get_row(st, m, &s->fmt, id, w->omit, &jwr);
+    rd_err e = get_row(st, m, &s->fmt, id, w->omit, w->type_name, &jwr);
     if (e != RD_OK || !jw_ok(&jwr))
         return w->err = RD_INTERNAL, false;
     return true;

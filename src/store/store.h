@@ -45,6 +45,9 @@ void store_conn_close(store_conn *c);
 /* GET one row as JSON into w, leaving out the fields omit marks (NULL:
  * none). RD_NOT_FOUND when absent. */
 rd_err store_get(store_conn *c, const app_model *m, const char *id, const bool *omit, jw *w);
+/* The same, with the row's "type" set to type_name (NULL: the model's). */
+rd_err store_get_as(store_conn *c, const app_model *m, const char *id, const bool *omit,
+                    const char *type_name, jw *w);
 
 /* Filter operators (docs/query.md); the SQL for each is in store/sql.c. */
 typedef enum fop {
@@ -77,6 +80,7 @@ typedef struct store_query {
     long long after;
     const bool *omit; /* per field of the model, then created_at, updated_at: leave it out; NULL = none */
     bool count;       /* compute the total */
+    const char *type_name; /* "type" of each row; NULL: the model's type_name */
 } store_query;
 
 typedef struct store_page {
@@ -126,6 +130,7 @@ struct store_write {
     const char *id; /* REPLACE/PATCH/DELETE */
     rowvals vals;   /* CREATE/REPLACE/PATCH */
     const bool *omit; /* fields left out of the rendered row (API version); NULL: none */
+    const char *type_name;   /* "type" of the rendered row; NULL: the model's type_name */
     const char *filter_json; /* FILTER_SAVE */
     const char *owner;       /* FILTER_SAVE: NULL when anonymous */
     long long ttl;           /* FILTER_SAVE: seconds */
