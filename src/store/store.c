@@ -320,6 +320,34 @@ rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? RD_OK : RD_UNAVAILABLE;
 }
 
+rd_err store_values(store_conn *c, const app_model *m, const store_query *q, const app_field *f, arena *a,
+                    const char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    int col = f ? (int)(f - m->fields) + 1 : 0;
+    if (f && (f < m->fields || f >= m->fields + m->n_fields || f->type == FT_REF_LIST))
+        return RD_INTERNAL;
+    sqlite3_stmt *st = store__stmt(c->cache, store__sql_list(a, m, q));
+    if (!st)
+        return RD_INTERNAL;
+    int idx = store__bind_where(st, q);
+    sqlite3_bind_int64(st, idx++, q->limit);
+    sqlite3_bind_int64(st, idx, q->offset);
+    const char **v = arena_alloc(a, (size_t)(q->limit > 0 ? q->limit : 1) * sizeof *v);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && (long long)*n < q->limit) {
+        if (sqlite3_column_type(st, col) == SQLITE_NULL)
+            continue;
+        v[(*n)++] = arena_strndup(a, (const char *)sqlite3_column_text(st, col),
+                                  (size_t)sqlite3_column_bytes(st, col));
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    *out = v;
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? RD_OK : RD_UNAVAILABLE;
+}
+
 rd_err store_exists(store_conn *c, const app_model *m, const char *id, arena *a)
 {
     sqlite3_stmt *st = store__stmt(c->cache, store__sql_exists(a, m));

@@ -94,6 +94,13 @@ typedef struct store_page {
 rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena *a, jw *w,
                   store_page *page);
 
+/* The values of field f (NULL: the id) of the rows q selects, at most
+ * q->limit (> 0) of them, as arena strings into *out; NULL values are
+ * skipped. f may not be a ref_list. For app routes that need ids to build
+ * a further query (api/ext.h). */
+rd_err store_values(store_conn *c, const app_model *m, const store_query *q, const app_field *f, arena *a,
+                    const char ***out, size_t *n);
+
 /* Whether a row exists (read connection). */
 rd_err store_exists(store_conn *c, const app_model *m, const char *id, arena *a);
 

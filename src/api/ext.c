@@ -1,0 +1,137 @@
+/*
+ * App route sets: the registry of compiled-in sets and the matcher that
+ * dispatches a request to one of their handlers (ext.h).
+ */
+#include <string.h>
+
+#include "api/api.h"
+#include "api/authn.h"
+#include "api/ext.h"
+
+/* Every route set compiled into restd, by the name an app file gives. */
+static const ext_set *const sets[] = {&ext_zou};
+
+const ext_set *ext_set_by_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+        if (strcmp(sets[i]->name, name) == 0)
+            return sets[i];
+    return NULL;
+}
+
+/* Split an absolute path (leading '/' skipped) into at most cap segments;
+ * cap + 1 when there are more. */
+static size_t split(const char *p, size_t n, const char **seg, size_t *len, size_t cap)
+{
+    if (n && *p == '/')
+        p++, n--;
+    size_t k = 0;
+    while (n) {
+        if (k == cap)
+            return cap + 1;
+        const char *slash = memchr(p, '/', n);
+        size_t l = slash ? (size_t)(slash - p) : n;
+        seg[k] = p;
+        len[k++] = l;
+        if (!slash)
+            break;
+        p = slash + 1;
+        n -= l + 1;
+    }
+    return k;
+}
+
+static bool is_capture(const char *s, size_t n) { return n >= 2 && s[0] == '<' && s[n - 1] == '>'; }
+
+/* Whether pattern pat matches the k path segments; its shape (bit i set
+ * when segment i is static) into *statics. */
+static bool match(const char *pat, const char **seg, const size_t *len, size_t k, unsigned *statics)
+{
+    const char *ps[EXT_MAX_SEGS];
+    size_t pl[EXT_MAX_SEGS];
+    size_t pk = split(pat, strlen(pat), ps, pl, EXT_MAX_SEGS);
+    if (pk != k)
+        return false;
+    unsigned st = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (is_capture(ps[i], pl[i])) {
+            if (len[i] == 0)
+                return false;
+            continue;
+        }
+        if (pl[i] != len[i] || memcmp(ps[i], seg[i], len[i]) != 0)
+            return false;
+        st |= 1u << (EXT_MAX_SEGS - 1 - i);
+    }
+    *statics = st;
+    return true;
+}
+
+static const char *const method_names[M_OTHER] = {
+    [M_GET] = "GET", [M_HEAD] = "HEAD", [M_POST] = "POST", [M_PUT] = "PUT",
+    [M_PATCH] = "PATCH", [M_DELETE] = "DELETE", [M_OPTIONS] = "OPTIONS",
+};
+
+bool ext_handle(rq *r)
+{
+    const ext_set *set = r->app->routes ? ext_set_by_name(r->app->routes) : NULL;
+    if (!set)
+        return false;
+    size_t n = r->path_len;
+    if (n > 1 && r->path[n - 1] == '/') /* strict_slashes off, as in Zou */
+        n--;
+    const char *seg[EXT_MAX_SEGS];
+    size_t len[EXT_MAX_SEGS];
+    size_t k = split(r->path, n, seg, len, EXT_MAX_SEGS);
+    if (k > EXT_MAX_SEGS)
+        return false;
+    rq_method want = r->method == M_HEAD ? M_GET : r->method;
+    /* The best-ranked pattern that matches the path, and the best one that
+     * also takes the method: static segments earlier rank higher. */
+    const ext_route *hit = NULL;
+    unsigned best_path = 0, best_hit = 0;
+    bool any = false;
+    for (size_t i = 0; i < set->n; i++) {
+        unsigned st;
+        if (!match(set->routes[i].path, seg, len, k, &st))
+            continue;
+        if (!any || st > best_path)
+            best_path = st;
+        any = true;
+        if (set->routes[i].method == want && (!hit || st > best_hit)) {
+            hit = &set->routes[i];
+            best_hit = st;
+        }
+    }
+    if (!any)
+        return false;
+    if (!hit || best_hit < best_path) {
+        /* The path belongs to a more specific pattern that does not take
+         * this method: list that pattern's methods. */
+        buf b;
+        buf_init(&b, r->a, 256);
+        for (size_t i = 0; i < set->n; i++) {
+            unsigned st;
+            if (match(set->routes[i].path, seg, len, k, &st) && st == best_path) {
+                buf_printf(&b, "%s%s", b.len ? ", " : "", method_names[set->routes[i].method]);
+                if (set->routes[i].method == M_GET)
+                    buf_puts(&b, ", HEAD");
+            }
+        }
+        rq_header(r, "allow", buf_cstr(&b));
+        problem_send(r, RD_METHOD, NULL, NULL);
+        return true;
+    }
+    if (r->app->auth && !hit->open && !authn_require(r))
+        return true;
+    const char *caps[EXT_MAX_SEGS];
+    size_t nc = 0;
+    const char *ps[EXT_MAX_SEGS];
+    size_t pl[EXT_MAX_SEGS];
+    split(hit->path, strlen(hit->path), ps, pl, EXT_MAX_SEGS);
+    for (size_t i = 0; i < k; i++)
+        if (is_capture(ps[i], pl[i]))
+            caps[nc++] = arena_strndup(r->a, seg[i], len[i]);
+    hit->fn(r, caps);
+    return true;
+}
