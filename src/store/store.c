@@ -443,6 +443,36 @@ static void new_uuid(char out[37])
 
 void store_new_id(char out[37]) { new_uuid(out); }
 
+typedef struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} waiter;
+
+static void wake(store_write *w)
+{
+    waiter *wt = w->user;
+    pthread_mutex_lock(&wt->mu);
+    wt->done = true;
+    pthread_cond_signal(&wt->cv);
+    pthread_mutex_unlock(&wt->mu);
+}
+
+rd_err store_submit_wait(store *s, store_write *w)
+{
+    waiter wt = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    w->done = wake;
+    w->user = &wt;
+    rd_err e = store_submit(s, w);
+    if (e != RD_OK)
+        return e;
+    pthread_mutex_lock(&wt.mu);
+    while (!wt.done)
+        pthread_cond_wait(&wt.cv, &wt.mu);
+    pthread_mutex_unlock(&wt.mu);
+    return w->err;
+}
+
 static bool row_exists(store *s, const app_model *m, const char *id, arena *a)
 {
     sqlite3_stmt *st = store__stmt(s->wcache, store__sql_exists(a, m));
@@ -662,6 +692,37 @@ static bool run_job(store *s, store_write *w)
         return save_filter(s, w, now);
     if (w->op == STORE_RUN)
         return w->run(s->wdb, w);
+    if (w->op == STORE_MULTI) {
+        if (w->once) {
+            sqlite3_stmt *st = store__stmt(s->wcache, "INSERT OR IGNORE INTO _restd_once (key, done_at) VALUES (?1, ?2)");
+            if (!st)
+                return w->err = RD_INTERNAL, false;
+            sqlite3_bind_text(st, 1, w->once, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+            rc = sqlite3_step(st);
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            if (rc != SQLITE_DONE)
+                return sql_failed(s, w, rc), false;
+            if (sqlite3_changes(s->wdb) == 0) {
+                w->skipped = true;
+                return true;
+            }
+        }
+        for (size_t i = 0; i < w->n_steps; i++) {
+            store_write *step = w->steps[i];
+            step->a = w->a;
+            step->err = RD_OK;
+            if (step->op == STORE_RUN || step->op == STORE_MULTI || step->op == STORE_FILTER_SAVE ||
+                !run_job(s, step)) {
+                w->err = step->err != RD_OK ? step->err : RD_INTERNAL;
+                w->detail = step->detail;
+                w->failed_step = i;
+                return false;
+            }
+        }
+        return true;
+    }
     if (w->op == STORE_CREATE) {
         char *nid = arena_alloc(w->a, 37);
         new_uuid(nid);

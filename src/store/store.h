@@ -118,7 +118,8 @@ typedef enum store_op {
     STORE_PATCH,
     STORE_DELETE,
     STORE_FILTER_SAVE, /* stored filter: filter_json for model, owner; expires after ttl */
-    STORE_RUN          /* run(db, w) inside the batch: for writes outside the models (auth) */
+    STORE_RUN,         /* run(db, w) inside the batch: for writes outside the models (auth) */
+    STORE_MULTI        /* steps[0..n_steps) in order, all or none: a multi-row write */
 } store_op;
 
 /*
@@ -147,6 +148,15 @@ struct store_write {
     bool (*run)(sqlite3 *db, store_write *w);
     void *ctx; /* RUN: the caller's inputs and outputs */
     bool revokes; /* RUN: may revoke access tokens (bumps store_revocations once committed) */
+    /* MULTI: model writes (CREATE, REPLACE, PATCH, DELETE) run in order
+     * inside this job's savepoint; the first failure rolls them all back
+     * and is this job's error (its step index in failed_step). Each
+     * step's outputs (new_id, body) are set; a step's arena is this job's. */
+    store_write **steps;
+    size_t n_steps;
+    size_t failed_step; /* MULTI, out */
+    const char *once;   /* MULTI: run only if no job with this key ever ran on this database */
+    bool skipped;       /* MULTI, out: `once` had run already; nothing was written */
     arena *a;       /* for the outputs */
     void (*done)(store_write *w);
     void *user;
@@ -168,6 +178,10 @@ unsigned long store_revocations(const store *s);
 /* Queue w. Never blocks on the disk. Returns RD_UNAVAILABLE (and does not
  * queue) when the queue is full or the store is closing. */
 rd_err store_submit(store *s, store_write *w);
+
+/* Submit w and wait for it (not from an event loop: it blocks until the
+ * writer committed). For start-up work such as seeding. Returns w->err. */
+rd_err store_submit_wait(store *s, store_write *w);
 
 /* A new row id as the store makes them (UUIDv7, lower case), for rows a
  * STORE_RUN job inserts (API keys). Any thread. */
