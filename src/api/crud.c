@@ -801,7 +801,6 @@ void ext_delete(rq *r, const app_model *m, const char *id)
 void ext_submit(rq *r, store_write *w, void (*cb)(rq *r, store_write *w))
 {
     w->a = r->a;
-    w->op = STORE_RUN;
     rd_err e = rq_write(r, w, cb);
     if (e != RD_OK)
         problem_send(r, e, "the server is busy; retry shortly", NULL);
@@ -974,4 +973,30 @@ void ext_create_then(rq *r, const app_model *m, json_t *body, void (*then)(rq *r
     e = rq_write(r, w, created_then);
     if (e != RD_OK)
         problem_send(r, e, "the server is busy; retry shortly", NULL);
+}
+
+store_write *ext_step(rq *r, const app_model *m, store_op op, const char *id, const json_t *body,
+                      const char *type_name)
+{
+    store_write *w = arena_zalloc(r->a, sizeof *w);
+    if (op == STORE_CREATE || op == STORE_PATCH) {
+        verrs errs = {0};
+        rd_err e = val_body(r->app, m, body, op == STORE_CREATE ? VAL_CREATE : VAL_PATCH, r->a, &w->vals, &errs);
+        if (e != RD_OK || errs.n) {
+            problem_send(r, RD_VALIDATION, NULL, &errs);
+            return NULL;
+        }
+    }
+    w->op = op;
+    w->model = m;
+    w->id = id;
+    w->a = r->a;
+    w->type_name = type_name;
+    w->omit = listq_version_omit(m, r->version, r->a);
+    return w;
+}
+
+void ext_error(rq *r, store_write *w)
+{
+    written(r, w);
 }

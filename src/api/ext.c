@@ -67,6 +67,22 @@ static bool match(const char *pat, const char **seg, const size_t *len, size_t k
     return true;
 }
 
+/* Whether the path is under base_path with a model's route next: the
+ * generic router serves the methods the route set does not take there. */
+static bool under_model(const rq *r, const char **seg, const size_t *len, size_t k)
+{
+    const char *bs[EXT_MAX_SEGS];
+    size_t bl[EXT_MAX_SEGS];
+    const char *bp = r->app->base_path;
+    size_t bk = split(bp, strlen(bp), bs, bl, EXT_MAX_SEGS);
+    if (bk >= k || bk > EXT_MAX_SEGS)
+        return false;
+    for (size_t i = 0; i < bk; i++)
+        if (bl[i] != len[i] || memcmp(bs[i], seg[i], len[i]) != 0)
+            return false;
+    return app_model_by_route(r->app, seg[bk], len[bk]) != NULL;
+}
+
 static const char *const method_names[M_OTHER] = {
     [M_GET] = "GET", [M_HEAD] = "HEAD", [M_POST] = "POST", [M_PUT] = "PUT",
     [M_PATCH] = "PATCH", [M_DELETE] = "DELETE", [M_OPTIONS] = "OPTIONS",
@@ -105,6 +121,8 @@ bool ext_handle(rq *r)
     }
     if (!any)
         return false;
+    if (!hit && under_model(r, seg, len, k))
+        return false; /* e.g. GET data/tasks beside a POST data/tasks route: the generic one */
     if (!hit || best_hit < best_path) {
         /* The path belongs to a more specific pattern that does not take
          * this method: list that pattern's methods. */

@@ -73,8 +73,9 @@ json_t *ext_body(rq *r);
 void ext_create(rq *r, const app_model *m, json_t *body, const char *type_name);
 /* Delete row id of m: 204, 404, or 400/409 while referenced. */
 void ext_delete(rq *r, const app_model *m, const char *id);
-/* Run w (a STORE_RUN job the caller filled: run, ctx) on the writer
- * thread, then call cb on this loop's thread; errors are answered by cb. */
+/* Run w (a job the caller filled: STORE_MULTI with steps, or STORE_RUN)
+ * on the writer thread, then call cb on this loop's thread; cb answers,
+ * errors included (ext_error). */
 void ext_submit(rq *r, store_write *w, void (*cb)(rq *r, store_write *w));
 /* A term `field = text` in the request arena, for ext_list. */
 fterm ext_eq(rq *r, const app_field *f, const char *text);
@@ -106,6 +107,14 @@ void ext_update(rq *r, const app_model *m, const char *id, json_t *body, int sta
  * and must answer. Rights are the caller's to check. */
 void ext_create_then(rq *r, const app_model *m, json_t *body, void (*then)(rq *r, store_write *w, void *ctx),
                      void *ctx);
+
+/* One step of a STORE_MULTI job: a create or patch of m with body
+ * (borrowed) validated as POST/PATCH would (NULL after answering 422), or a
+ * delete (body NULL). Its row is rendered typed type_name. */
+store_write *ext_step(rq *r, const app_model *m, store_op op, const char *id, const json_t *body,
+                      const char *type_name);
+/* Answer a failed write as the generic handlers do. */
+void ext_error(rq *r, store_write *w);
 
 /* The route sets compiled in (apps/<app>/). */
 extern const ext_set ext_zou;
