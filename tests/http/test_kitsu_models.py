@@ -345,7 +345,7 @@ def test_tasks_with_assignees(kitsu, prod):
     assert task["start_date"] is None
 
     # Same (name, project, task type, entity): Zou's task_uc.
-    assert_zou_error(kitsu.post("tasks", json=body), 409)
+    assert_zou_error(kitsu.post("tasks", json=body), 400)
 
     got = kitsu.get(f"tasks/{task['id']}").json()
     assert got == task
