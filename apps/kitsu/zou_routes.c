@@ -1212,6 +1212,82 @@ static void h_user_context(rq *r, const char *const *caps)
     ext_send(r, 200, b);
 }
 
+/* ---- edits ---------------------------------------------------------------- */
+
+/* Versions an answer lists at most (the newest). */
+#define ZOU_MAX_VERSIONS 1000
+
+/* GET data/edits/<id>/versions: Zou's EntityVersion rows of an edit, newest
+ * first, from the entity model's kept history: each write of the edit is a
+ * version with its name and data, and the writer as person_id. */
+static void h_edit_versions(rq *r, const char *const *caps)
+{
+    const app_model *ent = model(r, "entity");
+    const char *id = ent ? ext_id(r, caps[0]) : NULL;
+    if (!id)
+        return;
+    json_t *row = ext_row(r, ent, id);
+    const char *edit = type_id(r, "Edit");
+    bool is_edit = row && edit && str_of(row, "entity_type_id") && strcmp(str_of(row, "entity_type_id"), edit) == 0;
+    json_decref(row);
+    if (!is_edit) {
+        problem_send(r, RD_NOT_FOUND, "Edit not found", NULL);
+        return;
+    }
+    store_version *v;
+    size_t n = 0;
+    if (store_history(r->conn, ent, id, ZOU_MAX_VERSIONS, r->a, &v, &n) != RD_OK) {
+        problem_send(r, RD_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    buf *b = ext_buf(r);
+    jw j;
+    jw_init(&j, b);
+    jw_arr_begin(&j);
+    for (size_t i = n; i-- > 0;) {
+        const char *msg = NULL;
+        json_t *was = jin_parse(v[i].body, v[i].body_len, r->a, &msg);
+        char at[40];
+        size_t al = dt_format_datetime(v[i].at, strlen(v[i].at), r->app->dates, at);
+        jw_obj_begin(&j);
+        jw_keyz(&j, "id");
+        jw_strz(&j, v[i].id);
+        jw_keyz(&j, "type");
+        jw_strz(&j, "EntityVersion");
+        jw_keyz(&j, "name");
+        if (str_of(was, "name"))
+            jw_strz(&j, str_of(was, "name"));
+        else
+            jw_null(&j);
+        jw_keyz(&j, "data");
+        char *data = json_object_get(was, "data") ? json_dumps(json_object_get(was, "data"), JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        if (data)
+            jw_raw(&j, data, strlen(data));
+        else
+            jw_null(&j);
+        free(data);
+        jw_keyz(&j, "entity_id");
+        jw_strz(&j, id);
+        jw_keyz(&j, "person_id");
+        if (v[i].actor)
+            jw_strz(&j, v[i].actor);
+        else
+            jw_null(&j);
+        jw_keyz(&j, "created_at");
+        jw_str(&j, at, al);
+        jw_keyz(&j, "updated_at");
+        jw_str(&j, at, al);
+        jw_obj_end(&j);
+        json_decref(was);
+    }
+    jw_arr_end(&j);
+    if (!jw_ok(&j)) {
+        problem_send(r, RD_INTERNAL, NULL, NULL);
+        return;
+    }
+    ext_send(r, 200, b);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 #define D "/api/data"
@@ -1268,6 +1344,7 @@ static const ext_route routes[] = {
     {M_GET, D "/user/tasks", h_user_tasks},
     {M_GET, D "/user/done-tasks", h_user_done_tasks},
     {M_GET, D "/user/context", h_user_context},
+    {M_GET, D "/edits/<edit_id>/versions", h_edit_versions},
 };
 #undef D
 

@@ -16,6 +16,7 @@
 #include "app/types.h"
 #include "json/jin.h"
 #include "json/jw.h"
+#include "util/dt.h"
 
 static void h_list(rq *r, const app_model *m, const char *id);
 static void h_get(rq *r, const app_model *m, const char *id);
@@ -292,6 +293,7 @@ static void written(rq *r, store_write *w)
 static void submit(rq *r, store_write *w)
 {
     w->a = r->a;
+    w->actor = r->user_id;
     w->omit = listq_version_omit(w->model, r->version, r->a);
     rd_err e = rq_write(r, w, written);
     if (e != RD_OK)
@@ -429,6 +431,53 @@ static void h_nested_list(rq *r, const app_model *m, const app_field *via, const
 static void h_nested_create(rq *r, const app_model *m, const app_field *via, const char *pid)
 {
     h_write_in(r, m, NULL, STORE_CREATE, VAL_CREATE, via, pid);
+}
+
+/* ---- row history ----------------------------------------------------- */
+
+/* Versions a history answer holds at most: the newest ones. */
+#define HISTORY_MAX 1000
+
+/* GET {route}/{id}/history (models with `history: true`): every kept
+ * version of the row, oldest first, as {id, at, actor, row}. */
+static void h_history(rq *r, const app_model *m, const char *id)
+{
+    store_version *v;
+    size_t n = 0;
+    rd_err e = store_history(r->conn, m, id, HISTORY_MAX, r->a, &v, &n);
+    if (e == RD_OK && n == 0)
+        e = store_exists(r->conn, m, id, r->a);
+    if (e != RD_OK) {
+        problem_send(r, e, e == RD_NOT_FOUND ? arena_printf(r->a, "no %s with id %s", m->name, id) : NULL, NULL);
+        return;
+    }
+    buf *b = new_body(r);
+    jw w;
+    jw_init(&w, b);
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        char at[40];
+        size_t al = dt_format_datetime(v[i].at, strlen(v[i].at), r->app->dates, at);
+        jw_obj_begin(&w);
+        jw_keyz(&w, "id");
+        jw_strz(&w, v[i].id);
+        jw_keyz(&w, "at");
+        jw_str(&w, at, al);
+        jw_keyz(&w, "actor");
+        if (v[i].actor)
+            jw_strz(&w, v[i].actor);
+        else
+            jw_null(&w);
+        jw_keyz(&w, "row");
+        jw_raw(&w, v[i].body, v[i].body_len);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    if (!jw_ok(&w)) {
+        problem_send(r, RD_INTERNAL, NULL, NULL);
+        return;
+    }
+    send_json(r, 200, "OK", b);
 }
 
 /* ---- versions -------------------------------------------------------- */
@@ -666,6 +715,22 @@ void api_handle(rq *r)
     if (ap->auth && !authn_require(r))
         return;
     bool is_filter = k >= 2 && len[1] == 6 && memcmp(seg[1], "filter", 6) == 0;
+    if (k == 3 && !is_filter && m->history && len[2] == 7 && memcmp(seg[2], "history", 7) == 0) {
+        if (r->method != M_GET && r->method != M_HEAD) {
+            rq_header(r, "allow", "GET, HEAD");
+            problem_send(r, RD_METHOD, NULL, NULL);
+            return;
+        }
+        if (ap->auth && !authn_allowed(r, m, false))
+            return;
+        const char *hid = canonical_id(r, seg[1], len[1]);
+        if (!hid) {
+            problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "no %s with that id", m->name), NULL);
+            return;
+        }
+        h_history(r, m, hid);
+        return;
+    }
     if (k == 3 && !is_filter) {
         /* {parent route}/{pid}/{child route} */
         const app_model *child = find_model(ap, seg[2], len[2], r->version);
@@ -936,6 +1001,7 @@ void ext_update(rq *r, const app_model *m, const char *id, json_t *body, int sta
     w->ctx = st;
     w->type_name = type_name;
     w->a = r->a;
+    w->actor = r->user_id;
     w->omit = listq_version_omit(m, r->version, r->a);
     e = rq_write(r, w, updated);
     if (e != RD_OK)
@@ -970,6 +1036,7 @@ void ext_create_then(rq *r, const app_model *m, json_t *body, void (*then)(rq *r
     w->model = m;
     w->ctx = t;
     w->a = r->a;
+    w->actor = r->user_id;
     e = rq_write(r, w, created_then);
     if (e != RD_OK)
         problem_send(r, e, "the server is busy; retry shortly", NULL);
@@ -991,6 +1058,7 @@ store_write *ext_step(rq *r, const app_model *m, store_op op, const char *id, co
     w->model = m;
     w->id = id;
     w->a = r->a;
+    w->actor = r->user_id;
     w->type_name = type_name;
     w->omit = listq_version_omit(m, r->version, r->a);
     return w;

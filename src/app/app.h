@@ -118,6 +118,7 @@ struct app_model {
     /* `type_name:` (or derived by conventions.type_names): the value of the
      * "type" key on every row of this model; NULL: rows carry no "type". */
     const char *type_name;
+    bool history; /* `history: true`: every version of each row is kept (store_history) */
 };
 
 /* Authentication (docs/auth.md, "The auth section"). Present when the app

@@ -36,6 +36,7 @@ enum {
     MK_UNTIL,
     MK_ACCESS,
     MK_TYPE_NAME,
+    MK_HISTORY,
     MK__COUNT
 };
 static const app__key model_keys[] = {
@@ -47,6 +48,7 @@ static const app__key model_keys[] = {
     [MK_UNTIL] = {"until"},
     [MK_ACCESS] = {"access"},
     [MK_TYPE_NAME] = {"type_name"},
+    [MK_HISTORY] = {"history"},
 };
 _Static_assert(sizeof model_keys / sizeof model_keys[0] == MK__COUNT, "one row per model key");
 
@@ -737,6 +739,8 @@ static void load_model(app__ctx *c, const app *a, app_model *m, mside *ms, yaml_
         m->has_access = app__load_access(
             c, mk[MK_ACCESS].val, arena_printf(c->tmp, "access of model '%s'", m->name), &m->access);
     load_type_name(c, a, m, mk[MK_TYPE_NAME].val, ms->key);
+    if (mk[MK_HISTORY].val)
+        app__bool(c, mk[MK_HISTORY].val, "history", &m->history);
 }
 
 /* ---- nested collections --------------------------------------------------- */

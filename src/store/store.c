@@ -348,6 +348,37 @@ rd_err store_values(store_conn *c, const app_model *m, const store_query *q, con
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? RD_OK : RD_UNAVAILABLE;
 }
 
+rd_err store_history(store_conn *c, const app_model *m, const char *id, size_t cap, arena *a,
+                     store_version **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = store__stmt(c->cache, "SELECT id, at, actor, body FROM (SELECT id, at, actor, body, rowid"
+                                             " AS r FROM _restd_history WHERE model = ?1 AND row_id = ?2"
+                                             " ORDER BY at DESC, r DESC LIMIT ?3) ORDER BY at, r");
+    if (!st)
+        return RD_INTERNAL;
+    sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)cap);
+    store_version *v = arena_alloc(a, (cap ? cap : 1) * sizeof *v);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < cap) {
+        store_version *x = &v[(*n)++];
+        x->id = arena_strdup(a, (const char *)sqlite3_column_text(st, 0));
+        x->at = arena_strdup(a, (const char *)sqlite3_column_text(st, 1));
+        x->actor = sqlite3_column_type(st, 2) == SQLITE_NULL
+                       ? NULL
+                       : arena_strdup(a, (const char *)sqlite3_column_text(st, 2));
+        x->body_len = (size_t)sqlite3_column_bytes(st, 3);
+        x->body = arena_strndup(a, (const char *)sqlite3_column_text(st, 3), x->body_len);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    *out = v;
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? RD_OK : RD_UNAVAILABLE;
+}
+
 rd_err store_exists(store_conn *c, const app_model *m, const char *id, arena *a)
 {
     sqlite3_stmt *st = store__stmt(c->cache, store__sql_exists(a, m));
@@ -665,6 +696,30 @@ static bool save_filter(store *s, store_write *w, const char *now)
     return true;
 }
 
+/* A model with history: the row as just answered, kept as a version. */
+static bool keep_version(store *s, store_write *w, const char *id, const char *now)
+{
+    sqlite3_stmt *st = store__stmt(s->wcache, "INSERT INTO _restd_history (id, model, row_id, at, actor, body)"
+                                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!st)
+        return w->err = RD_INTERNAL, false;
+    char vid[37];
+    new_uuid(vid);
+    sqlite3_bind_text(st, 1, vid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, w->model->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    if (w->actor)
+        sqlite3_bind_text(st, 5, w->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, w->body.data, (int)w->body.len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return sql_failed(s, w, rc), false;
+    return true;
+}
+
 /* One job inside the batch transaction. On failure w->err is set; the
  * caller rolls back to the job's savepoint. */
 static bool run_job(store *s, store_write *w)
@@ -750,7 +805,7 @@ static bool run_job(store *s, store_write *w)
     rd_err e = get_row(st, m, &s->fmt, id, w->omit, w->type_name, &jwr);
     if (e != RD_OK || !jw_ok(&jwr))
         return w->err = RD_INTERNAL, false;
-    return true;
+    return !m->history || keep_version(s, w, id, now);
 }
 
 static void run_batch(store *s, workq_link *batch)

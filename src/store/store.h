@@ -101,6 +101,21 @@ rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena
 rd_err store_values(store_conn *c, const app_model *m, const store_query *q, const app_field *f, arena *a,
                     const char ***out, size_t *n);
 
+/* One kept version of a row (models with `history: true`): written by
+ * every create, replace and patch, inside the write's transaction. */
+typedef struct store_version {
+    const char *id;    /* the version's own id */
+    const char *at;    /* canonical UTC datetime of the write */
+    const char *actor; /* the writer's user id, or NULL */
+    const char *body;  /* the row as it was answered, JSON */
+    size_t body_len;
+} store_version;
+
+/* The versions of row id of m, oldest first, at most cap of the newest,
+ * into *out (arena). */
+rd_err store_history(store_conn *c, const app_model *m, const char *id, size_t cap, arena *a,
+                     store_version **out, size_t *n);
+
 /* Whether a row exists (read connection). */
 rd_err store_exists(store_conn *c, const app_model *m, const char *id, arena *a);
 
@@ -139,6 +154,7 @@ struct store_write {
     rowvals vals;   /* CREATE/REPLACE/PATCH */
     const bool *omit; /* fields left out of the rendered row (API version); NULL: none */
     const char *type_name;   /* "type" of the rendered row; NULL: the model's type_name */
+    const char *actor;       /* who writes (the caller's user id), kept with a history version; or NULL */
     const char *filter_json; /* FILTER_SAVE */
     const char *owner;       /* FILTER_SAVE: NULL when anonymous */
     long long ttl;           /* FILTER_SAVE: seconds */

@@ -590,3 +590,41 @@ def test_method_not_allowed(zou):
 def test_unknown_routes_still_404(zou):
     zou_error(zou.get(f"{D}/nothing-here"), 404)
     zou_error(zou.get("/api/actions/nothing"), 404)
+
+
+# -- row history and edit versions -----------------------------------------------
+
+def test_row_history(server, tmp_path):
+    srv = server("app: {name: t}\nmodels:\n  doc:\n    history: true\n    fields: {title: {type: string}}\n"
+                 "  note:\n    fields: {title: {type: string}}\n")
+    d = ok(srv.post("doc", json={"title": "one"}), 201)
+    ok(srv.patch(f"doc/{d['id']}", json={"title": "two"}))
+    ok(srv.put(f"doc/{d['id']}", json={"title": "three"}))
+    h = ok(srv.get(f"doc/{d['id']}/history"))
+    assert [v["row"]["title"] for v in h] == ["one", "two", "three"]
+    assert all(v["actor"] is None and v["at"] and v["row"]["id"] == d["id"] for v in h)
+    assert len({v["id"] for v in h}) == 3
+    assert srv.delete(f"doc/{d['id']}").status_code == 204
+    assert len(ok(srv.get(f"doc/{d['id']}/history"))) == 3  # kept after the delete
+    assert srv.get(f"doc/{MISSING}/history").status_code == 404
+    assert srv.post(f"doc/{d['id']}/history", json={}).status_code == 405
+    n = ok(srv.post("note", json={"title": "x"}), 201)
+    assert srv.get(f"note/{n['id']}/history").status_code == 404  # no history for this model
+    p = type_check(tmp_path, "app: {name: t}\nmodels:\n  m:\n    history: maybe\n    fields: {a: {type: string}}\n")
+    assert p.returncode == 1 and "history" in p.stderr, p.stderr
+
+
+def test_edit_versions(zou):
+    p = new_project(zou)
+    edit_type = by_name(ok(zou.get(f"{D}/entity-types?name=Edit")))["Edit"]["id"]
+    e = ok(zou.post(f"{D}/entities", json={"name": "cut v1", "project_id": p["id"], "entity_type_id": edit_type,
+                                           "data": {"length": 10}}), 201)
+    ok(zou.patch(f"{D}/entities/{e['id']}", json={"name": "cut v2", "data": {"length": 12}}))
+    vs = ok(zou.get(f"{D}/edits/{e['id']}/versions"))
+    assert [(v["name"], v["data"]) for v in vs] == [("cut v2", {"length": 12}), ("cut v1", {"length": 10})]
+    assert all(v["type"] == "EntityVersion" and v["entity_id"] == e["id"] for v in vs)
+    assert len(ok(zou.get(f"{D}/entities/{e['id']}/history"))) == 2
+    a = new_asset(zou, p["id"])
+    zou_error(zou.get(f"{D}/edits/{a['id']}/versions"), 404)
+    zou_error(zou.get(f"{D}/edits/{MISSING}/versions"), 404)
+    zou_error(zou.get(f"{D}/edits/bad/versions"), 400, "Malformed ID.")
