@@ -43,26 +43,33 @@ static size_t split(const char *p, size_t n, const char **seg, size_t *len, size
 
 static bool is_capture(const char *s, size_t n) { return n >= 2 && s[0] == '<' && s[n - 1] == '>'; }
 
-/* Whether pattern pat matches the k path segments; its shape (bit i set
- * when segment i is static) into *statics. */
+/* Whether pattern pat matches the k path segments; its shape (bit set for
+ * each static segment, the first segment highest) into *statics. Walks the
+ * pattern once and stops at the first difference: every request of an app
+ * with a route set passes here. */
 static bool match(const char *pat, const char **seg, const size_t *len, size_t k, unsigned *statics)
 {
-    const char *ps[EXT_MAX_SEGS];
-    size_t pl[EXT_MAX_SEGS];
-    size_t pk = split(pat, strlen(pat), ps, pl, EXT_MAX_SEGS);
-    if (pk != k)
-        return false;
+    const char *p = pat + (*pat == '/');
     unsigned st = 0;
     for (size_t i = 0; i < k; i++) {
-        if (is_capture(ps[i], pl[i])) {
+        const char *end = strchr(p, '/');
+        size_t pl = end ? (size_t)(end - p) : strlen(p);
+        if (pl == 0 && i < k)
+            return false; /* the pattern is shorter */
+        if (is_capture(p, pl)) {
             if (len[i] == 0)
                 return false;
-            continue;
-        }
-        if (pl[i] != len[i] || memcmp(ps[i], seg[i], len[i]) != 0)
+        } else if (pl != len[i] || memcmp(p, seg[i], pl) != 0) {
             return false;
-        st |= 1u << (EXT_MAX_SEGS - 1 - i);
+        } else {
+            st |= 1u << (EXT_MAX_SEGS - 1 - i);
+        }
+        p += pl + (end != NULL);
+        if (!end && i + 1 < k)
+            return false;
     }
+    if (*p) /* the pattern is longer */
+        return false;
     *statics = st;
     return true;
 }
