@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/authn.h"
 #include "api/ext.h"
 #include "app/types.h"
 #include "json/jin.h"
@@ -382,43 +383,70 @@ static void list_plist(rq *r, const char *const *caps, const plist *l)
     ext_list(r, target, &t, 1, l->type);
 }
 
-/* POST (add) or DELETE (remove) one id of the project's list: the whole
- * list is written back, merged as PATCH does. */
+/* A PATCH step of m's row id that adds (or removes) one id of its list
+ * field fname inside the write's transaction, so two writes racing on the
+ * same row both count; NULL after answering. */
+static store_write *list_step(rq *r, const app_model *m, const char *id, const char *fname, const char *item,
+                              bool add, const char *type_name)
+{
+    const app_field *lf = field(m, fname);
+    if (!lf || lf->type != FT_REF_LIST) {
+        problem_send(r, RD_INTERNAL, NULL, NULL);
+        return NULL;
+    }
+    json_t *body = json_pack("{s:[s]}", lf->json_name, item);
+    store_write *w = ext_step(r, m, STORE_PATCH, id, body, type_name);
+    json_decref(body);
+    if (w && w->vals.n_lists == 1)
+        w->vals.lists[0].op = add ? REFLIST_ADD : REFLIST_REMOVE;
+    return w;
+}
+
+/* The answer of a one-step list change: the status in w->ctx, 204 empty. */
+static void list_changed(rq *r, store_write *w)
+{
+    if (w->err != RD_OK) {
+        ext_error(r, w);
+        return;
+    }
+    int status = *(const int *)w->ctx;
+    if (status == 204)
+        rq_respond(r, 204, "No Content", NULL, NULL);
+    else
+        ext_send(r, status, &w->steps[0]->body);
+}
+
+/* POST (add) or DELETE (remove) one id of the project's list. */
 static void change_plist(rq *r, const char *pid, const app_model *pm, const plist *l, const char *id, bool add)
 {
     const app_field *lf = field(pm, l->field);
-    json_t *row = lf ? ext_row(r, pm, pid) : NULL;
-    json_t *arr = row ? json_object_get(row, lf->json_name) : NULL;
-    if (!json_is_array(arr)) {
+    if (!add) { /* Zou answers 404 for an id the list does not have */
+        json_t *row = lf ? ext_row(r, pm, pid) : NULL;
+        json_t *arr = row ? json_object_get(row, lf->json_name) : NULL;
+        bool found = false;
+        size_t i;
+        json_t *v;
+        json_array_foreach(arr, i, v) found = found || (json_string_value(v) && strcmp(json_string_value(v), id) == 0);
         json_decref(row);
-        problem_send(r, RD_INTERNAL, NULL, NULL);
-        return;
-    }
-    json_t *next = json_array();
-    bool found = false;
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v) {
-        const char *s = json_string_value(v);
-        if (s && strcmp(s, id) == 0) {
-            found = true;
-            if (!add)
-                continue;
+        if (!found) {
+            problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "%s is not in the project's %s", id, l->field), NULL);
+            return;
         }
-        json_array_append(next, v);
     }
-    json_decref(row);
-    if (add && !found)
-        json_array_append_new(next, json_string(id));
-    if (!add && !found) {
-        json_decref(next);
-        problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "%s is not in the project's %s", id, l->field), NULL);
+    if (r->app->auth && !authn_allowed(r, pm, true))
         return;
-    }
-    json_t *body = json_object();
-    json_object_set_new(body, lf->json_name, next);
-    ext_update(r, pm, pid, body, add ? 201 : 204, NULL);
-    json_decref(body);
+    store_write *step = list_step(r, pm, pid, l->field, id, add, NULL);
+    if (!step)
+        return;
+    store_write *w = arena_zalloc(r->a, sizeof *w);
+    w->op = STORE_MULTI;
+    w->steps = arena_alloc(r->a, sizeof *w->steps);
+    w->steps[0] = step;
+    w->n_steps = 1;
+    int *st = arena_alloc(r->a, sizeof *st);
+    *st = add ? 201 : 204;
+    w->ctx = st;
+    ext_submit(r, w, list_changed);
 }
 
 static void add_plist(rq *r, const char *const *caps, const plist *l)
@@ -985,6 +1013,8 @@ static void h_assign(rq *r, const char *const *caps)
     json_decref(body);
     if (!ids)
         return;
+    if (r->app->auth && (!authn_allowed(r, task, true) || !authn_allowed(r, pm, true)))
+        return;
     store_write *w = arena_zalloc(r->a, sizeof *w);
     w->op = STORE_MULTI;
     w->steps = arena_alloc(r->a, (2 * n + 1) * sizeof *w->steps);
@@ -996,17 +1026,6 @@ static void h_assign(rq *r, const char *const *caps)
             problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "Task %s not found", ids[i]), NULL);
             return;
         }
-        json_t *as = json_deep_copy(json_object_get(row, "assignees"));
-        if (!json_is_array(as)) {
-            json_decref(as);
-            as = json_array();
-        }
-        bool has = false;
-        size_t k;
-        json_t *v;
-        json_array_foreach(as, k, v) has = has || (json_string_value(v) && strcmp(json_string_value(v), pid) == 0);
-        if (!has)
-            json_array_append_new(as, json_string(pid));
         const char *proj = str_of(row, "project_id");
         bool seen = !proj;
         for (size_t p = 0; p < np && !seen; p++)
@@ -1014,34 +1033,14 @@ static void h_assign(rq *r, const char *const *caps)
         if (!seen)
             projects[np++] = arena_strdup(r->a, proj);
         json_decref(row);
-        json_t *tb = json_pack("{s:o}", "assignees", as);
-        store_write *step = ext_step(r, task, STORE_PATCH, ids[i], tb, NULL);
-        json_decref(tb);
+        store_write *step = list_step(r, task, ids[i], "assignees", pid, true, NULL);
         if (!step)
             return;
         w->steps[w->n_steps++] = step;
     }
-    /* the team of every project touched, with the person in it */
+    /* the team of every project touched gets the person too */
     for (size_t p = 0; p < np; p++) {
-        json_t *row = ext_row(r, pm, projects[p]);
-        json_t *team = row ? json_deep_copy(json_object_get(row, "team")) : NULL;
-        json_decref(row);
-        if (!json_is_array(team)) {
-            json_decref(team);
-            continue;
-        }
-        bool has = false;
-        size_t k;
-        json_t *v;
-        json_array_foreach(team, k, v) has = has || (json_string_value(v) && strcmp(json_string_value(v), pid) == 0);
-        if (has) {
-            json_decref(team);
-            continue;
-        }
-        json_array_append_new(team, json_string(pid));
-        json_t *pb = json_pack("{s:o}", "team", team);
-        store_write *step = ext_step(r, pm, STORE_PATCH, projects[p], pb, NULL);
-        json_decref(pb);
+        store_write *step = list_step(r, pm, projects[p], "team", pid, true, NULL);
         if (!step)
             return;
         step->ctx = step; /* not listed in the answer */

@@ -38,7 +38,13 @@ typedef struct reflist {
     const app_field *field;
     const char **ids; /* canonical lowercase uuids */
     size_t n;
+    /* How a write applies the ids: 0 (what val_body gives) replaces the
+     * list; REFLIST_ADD adds the ids not there yet, REFLIST_REMOVE takes
+     * these out, each inside the write's transaction (app routes). */
+    unsigned char op;
 } reflist;
+
+enum { REFLIST_REPLACE, REFLIST_ADD, REFLIST_REMOVE };
 
 /* The columns a write sets, in model order. All arrays live in the arena. */
 typedef struct rowvals {

@@ -552,15 +552,36 @@ static bool write_links(store *s, store_write *w, const char *id)
 {
     for (size_t i = 0; i < w->vals.n_lists; i++) {
         const reflist *l = &w->vals.lists[i];
-        sqlite3_stmt *st = store__stmt(
-            s->wcache, arena_printf(w->a, "DELETE FROM \"%s\" WHERE \"owner\" = ?1", l->field->link_table));
-        if (!st)
-            return false;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return false;
+        if (l->op == REFLIST_REMOVE) {
+            sqlite3_stmt *st = store__stmt(
+                s->wcache, arena_printf(w->a, "DELETE FROM \"%s\" WHERE \"owner\" = ?1 AND \"target\" = ?2",
+                                        l->field->link_table));
+            for (size_t k = 0; st && k < l->n; k++) {
+                sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 2, l->ids[k], -1, SQLITE_STATIC);
+                int rc = sqlite3_step(st);
+                sqlite3_reset(st);
+                if (rc != SQLITE_DONE)
+                    return false;
+            }
+            if (!st)
+                return false;
+            sqlite3_clear_bindings(st);
+            continue;
+        }
+        sqlite3_stmt *st;
+        int rc;
+        if (l->op != REFLIST_ADD) { /* ADD keeps the links there */
+            st = store__stmt(s->wcache,
+                             arena_printf(w->a, "DELETE FROM \"%s\" WHERE \"owner\" = ?1", l->field->link_table));
+            if (!st)
+                return false;
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+            rc = sqlite3_step(st);
+            sqlite3_reset(st);
+            if (rc != SQLITE_DONE)
+                return false;
+        }
         st = store__stmt(s->wcache,
                          arena_printf(w->a, "INSERT OR IGNORE INTO \"%s\" (\"owner\", \"target\") VALUES (?1, ?2)",
                                       l->field->link_table));

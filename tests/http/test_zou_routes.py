@@ -628,3 +628,21 @@ def test_edit_versions(zou):
     zou_error(zou.get(f"{D}/edits/{a['id']}/versions"), 404)
     zou_error(zou.get(f"{D}/edits/{MISSING}/versions"), 404)
     zou_error(zou.get(f"{D}/edits/bad/versions"), 400, "Malformed ID.")
+
+
+def test_concurrent_list_additions_all_count(zou):
+    """Each addition is applied inside its own write, not read and written
+    back whole: additions racing on one project all land."""
+    from concurrent.futures import ThreadPoolExecutor
+    import requests
+    p = new_project(zou)
+    people = [new_person(zou)["id"] for _ in range(8)]
+    headers = dict(zou.session.headers)
+
+    def add(pid):
+        return requests.post(f"{zou.url}{D}/projects/{p['id']}/team", json={"person_id": pid},
+                             headers=headers, timeout=30).status_code
+
+    with ThreadPoolExecutor(8) as ex:
+        assert list(ex.map(add, people)) == [201] * 8
+    assert sorted(ok(zou.get(f"{D}/projects/{p['id']}"))["team"]) == sorted(people)
