@@ -46,6 +46,9 @@ static const app_model *model(rq *r, const char *name)
 
 static const app_field *field(const app_model *m, const char *name) { return app_field_by_name(m, name); }
 
+/* A string member of a JSON object, or NULL. */
+static const char *str_of(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
 /* Ids of the entity types with the given names (at most 16). */
 static size_t type_ids(rq *r, const char *const *names, size_t n, const char ***ids)
 {
@@ -502,28 +505,66 @@ typedef struct newkind {
     size_t n_keys;
     const char *link_key;   /* body key of the link, or NULL */
     const char *link_field; /* entity field it sets */
-    bool link_required;
+    const char *link_kind;  /* what the link must be, in the same project */
+    bool reuse;             /* an existing row of the same name (and link) is answered instead */
 } newkind;
 
 static const char *const asset_keys[] = {"name", "description", "data", "is_shared"};
 static const char *const episode_keys[] = {"name", "description", "data", "status"};
 static const char *const shot_keys[] = {"name", "description", "data", "nb_frames"};
 
-static const newkind NEW_ASSET = {&K_ASSET, asset_keys, 4, "episode_id", "source_id", false};
-static const newkind NEW_EPISODE = {&K_EPISODE, episode_keys, 4, NULL, NULL, false};
-static const newkind NEW_SEQUENCE = {&K_SEQUENCE, episode_keys, 3, "episode_id", "parent_id", false};
-static const newkind NEW_SHOT = {&K_SHOT, shot_keys, 4, "sequence_id", "parent_id", false};
+/* Zou's create_episode, create_sequence and create_shot return the row of
+ * that name (under that parent) when there is one; create_asset always
+ * creates. */
+static const newkind NEW_ASSET = {&K_ASSET, asset_keys, 4, "episode_id", "source_id", "Episode", false};
+static const newkind NEW_EPISODE = {&K_EPISODE, episode_keys, 4, NULL, NULL, NULL, true};
+static const newkind NEW_SEQUENCE = {&K_SEQUENCE, episode_keys, 3, "episode_id", "parent_id", "Episode", true};
+static const newkind NEW_SHOT = {&K_SHOT, shot_keys, 4, "sequence_id", "parent_id", "Sequence", true};
 
 /* Kept across the lazy creation of an entity type: the entity's body as
  * JSON text in the request arena (no heap object outlives a dropped
  * request). */
 typedef struct pending {
     const char *body;
-    const char *kind_name;
-    const char *type;
+    const newkind *nk;
 } pending;
 
-static void create_typed(rq *r, const char *body_text, const char *type_id_, const char *type)
+/* Answer 201 with the entity of nk's kind named as in body (under the same
+ * link) when there is one. */
+static bool reuse_existing(rq *r, const app_model *ent, const newkind *nk, const json_t *body, const char *tid)
+{
+    const char *name = str_of(body, "name");
+    if (!nk->reuse || !name)
+        return false;
+    fterm t[4];
+    size_t n = 0;
+    t[n++] = ext_eq(r, field(ent, "entity_type_id"), tid);
+    t[n++] = ext_eq(r, field(ent, "project_id"), str_of(body, "project_id"));
+    t[n++] = ext_eq(r, field(ent, "name"), name);
+    if (nk->link_field) {
+        const char *link = str_of(body, nk->link_field);
+        if (link) {
+            t[n++] = ext_eq(r, field(ent, nk->link_field), link);
+        } else {
+            sqlval *v = arena_alloc(r->a, sizeof *v);
+            *v = (sqlval){.kind = SV_INT, .i = 1};
+            t[n++] = (fterm){.field = field(ent, nk->link_field), .op = FOP_NULL, .vals = v, .n = 1};
+        }
+    }
+    store_query q = {.terms = t, .n_terms = n, .limit = 1, .type_name = nk->k->type};
+    buf *b = ext_buf(r);
+    jw j;
+    jw_init(&j, b);
+    store_page pg;
+    if (store_list(r->conn, ent, &q, r->a, &j, &pg) != RD_OK || pg.returned == 0 || !jw_ok(&j))
+        return false;
+    buf *one = ext_buf(r);
+    buf_append(one, b->data + 1, b->len - 2); /* the row, without the list's brackets */
+    ext_send(r, 201, one);
+    return true;
+}
+
+static void create_typed(rq *r, const char *body_text, const char *type_id_, const newkind *nk)
 {
     const app_model *ent = model(r, "entity");
     const char *msg = NULL;
@@ -533,8 +574,10 @@ static void create_typed(rq *r, const char *body_text, const char *type_id_, con
             problem_send(r, RD_INTERNAL, NULL, NULL);
         return;
     }
-    json_object_set_new(body, "entity_type_id", json_string(type_id_));
-    ext_create(r, ent, body, type);
+    if (!reuse_existing(r, ent, nk, body, type_id_)) {
+        json_object_set_new(body, "entity_type_id", json_string(type_id_));
+        ext_create(r, ent, body, nk->k->type);
+    }
     json_decref(body);
 }
 
@@ -547,12 +590,23 @@ static void type_made(rq *r, store_write *w, void *ctx)
         problem_send(r, w->err, w->detail, NULL);
         return;
     }
-    const char *tid = type_id(r, p->kind_name);
+    const char *tid = type_id(r, p->nk->k->name);
     if (!tid) {
         problem_send(r, RD_INTERNAL, NULL, NULL);
         return;
     }
-    create_typed(r, p->body, tid, p->type);
+    create_typed(r, p->body, tid, p->nk);
+}
+
+/* Whether entity lid is of kind `what` (an entity type name) in project pid. */
+static bool link_ok(rq *r, const app_model *ent, const char *lid, const char *pid, const char *what)
+{
+    json_t *row = ext_row(r, ent, lid);
+    const char *want = what ? type_id(r, what) : NULL;
+    bool yes = row && want && str_of(row, "project_id") && strcmp(str_of(row, "project_id"), pid) == 0 &&
+               str_of(row, "entity_type_id") && strcmp(str_of(row, "entity_type_id"), want) == 0;
+    json_decref(row);
+    return yes;
 }
 
 /* POST projects/<id>/{episodes,sequences,shots} and
@@ -589,10 +643,10 @@ static void new_entity(rq *r, const char *const *caps, const newkind *nk)
             json_decref(in);
             json_decref(body);
             return; /* answered: Malformed ID. */
-        } else if (store_exists(r->conn, ent, lid, r->a) != RD_OK) {
+        } else if (!link_ok(r, ent, lid, pid, nk->link_kind)) {
             json_decref(in);
             json_decref(body);
-            problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "%s %s not found", nk->link_key, lid), NULL);
+            problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "%s not found", nk->link_kind), NULL);
             return;
         } else {
             json_object_set_new(body, nk->link_field, json_string(lid));
@@ -604,6 +658,8 @@ static void new_entity(rq *r, const char *const *caps, const newkind *nk)
         problem_send(r, RD_BAD_REQUEST, bad, NULL);
         return;
     }
+    if (r->user_id)
+        json_object_set_new(body, "created_by", json_string(r->user_id));
     if (tid) {
         json_object_set_new(body, "entity_type_id", json_string(tid));
         ext_create(r, ent, body, nk->k->type);
@@ -616,12 +672,12 @@ static void new_entity(rq *r, const char *const *caps, const newkind *nk)
     free(text);
     tid = type_id(r, nk->k->name);
     if (tid) {
-        create_typed(r, body_text, tid, nk->k->type);
+        create_typed(r, body_text, tid, nk);
         return;
     }
     /* Zou creates Shot, Sequence and Episode on first use. */
     pending *p = arena_alloc(r->a, sizeof *p);
-    *p = (pending){.body = body_text, .kind_name = nk->k->name, .type = nk->k->type};
+    *p = (pending){.body = body_text, .nk = nk};
     json_t *tb = json_object();
     json_object_set_new(tb, "name", json_string(nk->k->name));
     ext_create_then(r, et, tb, type_made, p);
@@ -692,8 +748,6 @@ static bool task_exists(rq *r, const app_model *task, const char *name, const ch
     return store_values(r->conn, task, &q, NULL, r->a, &ids, &n) == RD_OK && n > 0;
 }
 
-/* A string member of a JSON object, or NULL. */
-static const char *str_of(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
 /* POST data/tasks with Zou's rules: name defaults to "main", the status to
  * the default one; the task type must be for the entity's kind; a task

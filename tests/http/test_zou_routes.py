@@ -646,3 +646,32 @@ def test_concurrent_list_additions_all_count(zou):
     with ThreadPoolExecutor(8) as ex:
         assert list(ex.map(add, people)) == [201] * 8
     assert sorted(ok(zou.get(f"{D}/projects/{p['id']}"))["team"]) == sorted(people)
+
+
+def test_episode_sequence_shot_reused_by_name(zou, shot_tree):
+    p, ep, sq, sh = (shot_tree[k] for k in ("project", "episode", "sequence", "shot"))
+    pid = p["id"]
+    assert ok(zou.post(f"{D}/projects/{pid}/episodes", json={"name": "E01"}), 201)["id"] == ep["id"]
+    assert ok(zou.post(f"{D}/projects/{pid}/sequences", json={"name": "SQ01", "episode_id": ep["id"]}),
+              201)["id"] == sq["id"]
+    again = ok(zou.post(f"{D}/projects/{pid}/shots", json={"name": "SH010", "sequence_id": sq["id"]}), 201)
+    assert again["id"] == sh["id"] and again["type"] == "Shot"
+    # the same name without the parent is another sequence
+    loose = ok(zou.post(f"{D}/projects/{pid}/sequences", json={"name": "SQ01"}), 201)
+    assert loose["id"] != sq["id"] and loose["parent_id"] is None
+    assert ok(zou.post(f"{D}/projects/{pid}/sequences", json={"name": "SQ01"}), 201)["id"] == loose["id"]
+    # assets are always new rows
+    tid = asset_type_id(zou)
+    a1 = new_asset(zou, pid, tid, name="Twin")
+    a2 = new_asset(zou, pid, tid, name="Twin")
+    assert a1["id"] != a2["id"]
+
+
+def test_links_must_be_of_the_project_and_kind(zou, shot_tree):
+    other = new_project(zou)
+    sq, ep, sh = shot_tree["sequence"], shot_tree["episode"], shot_tree["shot"]
+    zou_error(zou.post(f"{D}/projects/{other['id']}/shots", json={"name": "x", "sequence_id": sq["id"]}), 404)
+    zou_error(zou.post(f"{D}/projects/{other['id']}/sequences", json={"name": "x", "episode_id": ep["id"]}), 404)
+    pid = shot_tree["project"]["id"]
+    zou_error(zou.post(f"{D}/projects/{pid}/shots", json={"name": "x", "sequence_id": sh["id"]}), 404)
+    zou_error(zou.post(f"{D}/projects/{pid}/sequences", json={"name": "x", "episode_id": sq["id"]}), 404)
