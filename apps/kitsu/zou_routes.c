@@ -766,30 +766,33 @@ static void h_new_task(rq *r, const char *const *caps)
             json_object_set_new(body, "task_status_id", json_string(st));
     }
     const char *name = str_of(body, "name"), *eid = str_of(body, "entity_id"), *tid = str_of(body, "task_type_id");
-    const char *pid = str_of(body, "project_id");
-    const char *e_id = NULL, *t_id = NULL;
-    char tmp[TYPE_UUID_LEN + 1];
-    if (eid && type_uuid_parse(eid, strlen(eid), tmp))
-        e_id = arena_strdup(r->a, tmp);
-    if (tid && type_uuid_parse(tid, strlen(tid), tmp))
-        t_id = arena_strdup(r->a, tmp);
+    const char *e_id = NULL, *t_id = NULL, *why = NULL;
+    rd_err e = RD_BAD_REQUEST;
+    if (!eid || !tid) {
+        why = "task_type_id and entity_id are required.";
+    } else if (!(e_id = ext_id(r, eid)) || !(t_id = ext_id(r, tid))) {
+        json_decref(body);
+        return; /* answered: Malformed ID. */
+    }
     json_t *erow = e_id ? ext_row(r, ent, e_id) : NULL;
     json_t *trow = t_id ? ext_row(r, tt, t_id) : NULL;
-    const char *why = NULL;
-    if (erow && trow) {
+    if (!why && (!erow || !trow)) {
+        e = RD_NOT_FOUND;
+        why = !trow ? "Task type not found" : "Entity not found";
+    } else if (!why) {
         const char *what = entity_kind(r, str_of(erow, "entity_type_id"));
         const char *for_entity = str_of(trow, "for_entity");
         if (for_entity && strcmp(for_entity, what) != 0)
-            why = arena_printf(r->a, "The task type is for %s, not %s.", for_entity, what);
+            why = "Task type of the task does not match entity type.";
         else if (name && task_exists(r, task, name, NULL, t_id, e_id))
             why = "Task already exists.";
-        if (!pid) /* gazu sends it; Zou takes it from the entity otherwise */
+        if (!str_of(body, "project_id")) /* gazu sends it; else the entity's */
             json_object_set(body, "project_id", json_object_get(erow, "project_id"));
     }
     json_decref(erow);
     json_decref(trow);
     if (why)
-        problem_send(r, RD_BAD_REQUEST, why, NULL);
+        problem_send(r, e, why, NULL);
     else
         ext_create(r, task, body, NULL);
     json_decref(body);

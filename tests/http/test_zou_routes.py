@@ -436,7 +436,12 @@ def test_new_task_rules(zou, shot_tree):
     other = ok(zou.post(f"{D}/tasks", json={**body, "name": "second"}), 201)
     assert other["name"] == "second"
     shot_tt = new_task_type(zou, "Shot")
-    zou_error(zou.post(f"{D}/tasks", json={**body, "task_type_id": shot_tt["id"]}), 400)
+    zou_error(zou.post(f"{D}/tasks", json={**body, "task_type_id": shot_tt["id"]}), 400,
+              "Task type of the task does not match entity type.")
+    zou_error(zou.post(f"{D}/tasks", json={**body, "task_type_id": MISSING}), 404)
+    zou_error(zou.post(f"{D}/tasks", json={**body, "entity_id": MISSING}), 404)
+    zou_error(zou.post(f"{D}/tasks", json={**body, "entity_id": "bad"}), 400, "Malformed ID.")
+    zou_error(zou.post(f"{D}/tasks", json={"project_id": p["id"], "entity_id": a["id"]}), 400)
     sh = shot_tree["shot"]
     st = ok(zou.post(f"{D}/tasks", json={"project_id": sh["project_id"], "entity_id": sh["id"],
                                          "task_type_id": shot_tt["id"]}), 201)
