@@ -1042,6 +1042,22 @@ static void h_comment(rq *r, const char *const *caps)
     char wire[40]; /* the app's own date style, as a client would send it */
     size_t nl = dt_format_datetime(now, strlen(now), r->app->dates, wire);
     json_t *tb = json_pack("{s:s, s:s%}", "task_status_id", sid, "last_comment_date", wire, nl);
+    /* What a status change does to the task (Zou's _manage_status_change):
+     * a retake counts, the first wip starts it, done stamps it. */
+    json_t *trow = ext_row(r, task, tid), *srow = ext_row(r, ts, sid);
+    if (trow && srow && strcmp(str_of(trow, "task_status_id") ? str_of(trow, "task_status_id") : "", sid) != 0) {
+        if (json_is_true(json_object_get(srow, "is_retake")))
+            json_object_set_new(tb, "retake_count",
+                                json_integer(json_integer_value(json_object_get(trow, "retake_count")) + 1));
+        if (json_is_true(json_object_get(srow, "is_wip")) && json_is_null(json_object_get(trow, "real_start_date")))
+            json_object_set_new(tb, "real_start_date", json_stringn(wire, nl));
+        if (json_is_true(json_object_get(srow, "is_done")))
+            json_object_set_new(tb, "done_date", json_stringn(wire, nl));
+        if (json_is_true(json_object_get(srow, "is_feedback_request")))
+            json_object_set_new(tb, "end_date", json_stringn(wire, nl));
+    }
+    json_decref(trow);
+    json_decref(srow);
     store_write *w = arena_zalloc(r->a, sizeof *w);
     w->op = STORE_MULTI;
     w->steps = arena_alloc(r->a, 2 * sizeof *w->steps);

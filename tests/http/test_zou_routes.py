@@ -511,12 +511,18 @@ def test_comment(zou, task):
     assert c["person"]["id"] == person["id"]
     after = ok(zou.get(f"{D}/tasks/{task['id']}"))
     assert after["task_status_id"] == st["wip"]["id"] and after["last_comment_date"]
+    assert after["real_start_date"] and after["retake_count"] == 0
+    ok(zou.post(url, json={"task_status_id": st["retake"]["id"], "person_id": person["id"]}), 201)
+    ok(zou.post(url, json={"task_status_id": st["retake"]["id"], "person_id": person["id"]}), 201)
+    ok(zou.post(url, json={"task_status_id": st["done"]["id"], "person_id": person["id"]}), 201)
+    after = ok(zou.get(f"{D}/tasks/{task['id']}"))
+    assert after["retake_count"] == 1 and after["done_date"] and after["task_status_id"] == st["done"]["id"]
     # a refused status changes nothing: the comment and the status go together
     zou_error(zou.post(url, json={"task_status_id": MISSING, "comment": "x", "person_id": person["id"]}), 404)
     zou_error(zou.post(url, json={"comment": "x", "person_id": person["id"]}), 400)
     zou_error(zou.post(url, json={"task_status_id": "bad", "person_id": person["id"]}), 400, "Malformed ID.")
     zou_error(zou.post(f"{A}/tasks/{MISSING}/comment", json={"task_status_id": st["wip"]["id"]}), 404)
-    assert len(ok(zou.get(f"{D}/comments?object_id={task['id']}"))) == 1
+    assert len(ok(zou.get(f"{D}/comments?object_id={task['id']}"))) == 4
 
 
 def test_comment_is_atomic(zou, task):
