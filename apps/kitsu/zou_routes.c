@@ -280,37 +280,37 @@ static void h_project_type_assets(rq *r, const char *const *caps)
     ext_list(r, ent, t, 2, "Asset");
 }
 
-/* GET projects/<id>/asset-types: the asset types the project's assets use. */
+/* Asset types an app may have, at most, for the per-type lookups below. */
+#define ZOU_MAX_ASSET_TYPES 1000
+
+/* GET projects/<id>/asset-types: the asset types the project's assets use.
+ * One indexed probe per asset type (entity(project_id, entity_type_id)),
+ * not a scan of the project's assets. */
 static void h_project_asset_types(rq *r, const char *const *caps)
 {
     const app_model *pm, *ent = model(r, "entity"), *et = model(r, "entity_type");
     const char *pid = ent && et ? project_of(r, caps, &pm) : NULL;
     if (!pid)
         return;
-    fterm t[2];
-    size_t n = 0;
-    t[n++] = ext_eq(r, field(ent, "project_id"), pid);
-    if (asset_term(r, ent, &t[n]))
-        n++;
-    store_query q = {.terms = t, .n_terms = n, .limit = 100000};
-    const char **used;
-    size_t nu = 0;
-    if (store_values(r->conn, ent, &q, field(ent, "entity_type_id"), r->a, &used, &nu) != RD_OK) {
+    fterm at;
+    bool some = asset_type_term(r, &at);
+    store_query q = {.terms = &at, .n_terms = some, .limit = ZOU_MAX_ASSET_TYPES};
+    const char **types;
+    size_t nt = 0;
+    if (store_values(r->conn, et, &q, NULL, r->a, &types, &nt) != RD_OK) {
         problem_send(r, RD_UNAVAILABLE, NULL, NULL);
         return;
     }
-    /* distinct, in the order first met */
     size_t k = 0;
-    for (size_t i = 0; i < nu; i++) {
-        size_t j = 0;
-        while (j < k && strcmp(used[j], used[i]) != 0)
-            j++;
-        if (j == k)
-            used[k++] = used[i];
+    for (size_t i = 0; i < nt; i++) {
+        fterm t[2] = {ext_eq(r, field(ent, "project_id"), pid), ext_eq(r, field(ent, "entity_type_id"), types[i])};
+        store_query one = {.terms = t, .n_terms = 2, .limit = 1};
+        const char **ids;
+        size_t n = 0;
+        if (store_values(r->conn, ent, &one, NULL, r->a, &ids, &n) == RD_OK && n)
+            types[k++] = types[i];
     }
-    fterm ft = ext_in(r, ext_id_field(r), used, k ? k : 1);
-    if (!k)
-        ft = ext_eq(r, ext_id_field(r), no_id);
+    fterm ft = k ? ext_in(r, ext_id_field(r), types, k) : ext_eq(r, ext_id_field(r), no_id);
     ext_list(r, et, &ft, 1, "AssetType");
 }
 
