@@ -686,3 +686,45 @@ def test_links_must_be_of_the_project_and_kind(zou, shot_tree):
     pid = shot_tree["project"]["id"]
     zou_error(zou.post(f"{D}/projects/{pid}/shots", json={"name": "x", "sequence_id": sh["id"]}), 404)
     zou_error(zou.post(f"{D}/projects/{pid}/sequences", json={"name": "x", "episode_id": sq["id"]}), 404)
+
+
+# -- hostile input -----------------------------------------------------------------
+
+ROUTES = [
+    ("GET", "/api/data/asset-types/{x}"), ("GET", "/api/data/assets/{x}"), ("DELETE", "/api/data/assets/{x}"),
+    ("GET", "/api/data/shots/{x}"), ("DELETE", "/api/data/shots/{x}"), ("GET", "/api/data/sequences/{x}"),
+    ("GET", "/api/data/episodes/{x}"), ("GET", "/api/data/projects/{x}/assets"),
+    ("GET", "/api/data/projects/{x}/asset-types"), ("GET", "/api/data/projects/{x}/asset-types/{x}/assets"),
+    ("POST", "/api/data/projects/{x}/asset-types/{x}/assets/new"), ("POST", "/api/data/projects/{x}/episodes"),
+    ("POST", "/api/data/projects/{x}/sequences"), ("POST", "/api/data/projects/{x}/shots"),
+    ("GET", "/api/data/projects/{x}/tasks"), ("GET", "/api/data/projects/{x}/task-types"),
+    ("POST", "/api/data/projects/{x}/settings/asset-types"),
+    ("DELETE", "/api/data/projects/{x}/settings/task-status/{x}"), ("POST", "/api/data/projects/{x}/team"),
+    ("DELETE", "/api/data/projects/{x}/team/{x}"), ("GET", "/api/data/assets/{x}/tasks"),
+    ("POST", "/api/data/entities/{x}/tasks"), ("POST", "/api/data/tasks"), ("GET", "/api/data/tasks/{x}/full"),
+    ("POST", "/api/actions/tasks/{x}/comment"), ("PUT", "/api/actions/persons/{x}/assign"),
+    ("POST", "/api/actions/tasks/{x}/time-spents/{x}/persons/{x}"),
+    ("POST", "/api/actions/tasks/{x}/time-spents/{x}/persons/{x}/add"), ("GET", "/api/data/edits/{x}/versions"),
+]
+JUNK_SEGMENTS = ["0", "%00", "x" * 3000, MISSING.upper(), "2026-13-45", "..", "%2F", "%E2%82%AC", "{}"]
+JUNK_BODIES = ['', 'null', '[]', '"x"', '{"name": 1, "sequence_id": [], "episode_id": {}}',
+               '{"task_type_ids": [1, null, {}], "task_ids": "x", "duration": 1e400}',
+               '{"person_id": null, "asset_type_id": 5, "task_status_id": true}',
+               '[' * 200 + ']' * 200, '{"a": "\\ud800"}', '{"name": "' + "n" * 100000 + '"}']
+
+
+def test_hostile_paths_and_bodies(zou, shot_tree):
+    real = {"project": shot_tree["project"]["id"], "shot": shot_tree["shot"]["id"]}
+    n = 0
+    for method, pattern in ROUTES:
+        for seg in JUNK_SEGMENTS + [real["project"], real["shot"]]:
+            path = pattern.replace("{x}", seg)
+            bodies = JUNK_BODIES if method in ("POST", "PUT") else [None]
+            for body in bodies:
+                r = zou.request(method, path, data=body, headers={"content-type": "application/json"})
+                assert r.status_code < 500, (method, path, body and body[:80], r.status_code, r.text[:300])
+                if r.status_code >= 400 and r.content:
+                    assert r.json()["error"] is True
+                n += 1
+    assert n > 500
+    zou.assert_alive()
