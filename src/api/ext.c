@@ -114,16 +114,19 @@ bool ext_handle(rq *r)
     const ext_route *hit = NULL;
     unsigned best_path = 0, best_hit = 0;
     bool any = false;
-    for (size_t i = 0; i < set->n; i++) {
-        unsigned st;
-        if (!match(set->routes[i].path, seg, len, k, &st))
-            continue;
-        if (!any || st > best_path)
-            best_path = st;
-        any = true;
-        if (set->routes[i].method == want && (!hit || st > best_hit)) {
-            hit = &set->routes[i];
-            best_hit = st;
+    for (size_t t = 0; t < set->n_tables; t++) {
+        for (size_t i = 0; i < set->tables[t]->n; i++) {
+            const ext_route *rt = &set->tables[t]->routes[i];
+            unsigned st;
+            if (!match(rt->path, seg, len, k, &st))
+                continue;
+            if (!any || st > best_path)
+                best_path = st;
+            any = true;
+            if (rt->method == want && (!hit || st > best_hit)) {
+                hit = rt;
+                best_hit = st;
+            }
         }
     }
     if (!any)
@@ -135,12 +138,15 @@ bool ext_handle(rq *r)
          * this method: list that pattern's methods. */
         buf b;
         buf_init(&b, r->a, 256);
-        for (size_t i = 0; i < set->n; i++) {
-            unsigned st;
-            if (match(set->routes[i].path, seg, len, k, &st) && st == best_path) {
-                buf_printf(&b, "%s%s", b.len ? ", " : "", method_names[set->routes[i].method]);
-                if (set->routes[i].method == M_GET)
-                    buf_puts(&b, ", HEAD");
+        for (size_t t = 0; t < set->n_tables; t++) {
+            for (size_t i = 0; i < set->tables[t]->n; i++) {
+                const ext_route *rt = &set->tables[t]->routes[i];
+                unsigned st;
+                if (match(rt->path, seg, len, k, &st) && st == best_path) {
+                    buf_printf(&b, "%s%s", b.len ? ", " : "", method_names[rt->method]);
+                    if (rt->method == M_GET)
+                        buf_puts(&b, ", HEAD");
+                }
             }
         }
         rq_header(r, "allow", buf_cstr(&b));

@@ -37,10 +37,16 @@ typedef struct ext_route {
     bool open; /* served without a signed-in caller (apps with auth) */
 } ext_route;
 
-typedef struct ext_set {
-    const char *name;
+/* A part of a set's table (one per source file of the set). */
+typedef struct ext_table {
     const ext_route *routes;
     size_t n;
+} ext_table;
+
+typedef struct ext_set {
+    const char *name;
+    const ext_table *const *tables;
+    size_t n_tables;
 } ext_set;
 
 /* The compiled-in route set called name; NULL when there is none. */
