@@ -401,6 +401,15 @@ static void h_assign(rq *r, const char *const *caps)
     ext_submit(r, w, zou__steps_list);
 }
 
+/* The time spent as it now stands: 201 whether it was made or changed. */
+static void time_written(rq *r, store_write *w)
+{
+    if (w->err != RD_OK)
+        ext_error(r, w);
+    else
+        ext_send(r, 201, &w->body);
+}
+
 /* POST actions/tasks/<tid>/time-spents/<date>/persons/<pid>[/add]
  * {duration}: set (or add to) the person's time on the task that day. */
 static void time_spent(rq *r, const char *const *caps, bool add)
@@ -425,27 +434,27 @@ static void time_spent(rq *r, const char *const *caps, bool add)
         problem_send(r, RD_BAD_REQUEST, "duration must be a positive number.", NULL);
         return;
     }
-    fterm t[3] = {ext_eq(r, zou__field(tsm, "task_id"), tid), ext_eq(r, zou__field(tsm, "person_id"), pid),
-                  ext_eq(r, zou__field(tsm, "date"), day)};
-    store_query q = {.terms = t, .n_terms = 3, .limit = 1};
-    const char **ids;
-    size_t n = 0;
-    if (store_values(r->conn, tsm, &q, NULL, r->a, &ids, &n) != RD_OK) {
-        problem_send(r, RD_UNAVAILABLE, NULL, NULL);
-        return;
-    }
-    if (n) {
-        json_t *row = ext_row(r, tsm, ids[0]);
-        double was = row ? json_number_value(json_object_get(row, "duration")) : 0;
-        json_decref(row);
-        json_t *pb = json_pack("{s:f}", "duration", add ? was + dur : dur);
-        ext_update(r, tsm, ids[0], pb, 201, NULL);
-        json_decref(pb);
-        return;
-    }
+    /* One write that creates the day's row or changes the one there: the
+     * writer decides, so racing writes for the same day all count. */
+    fterm *t = arena_alloc(r->a, 3 * sizeof *t);
+    t[0] = ext_eq(r, zou__field(tsm, "task_id"), tid);
+    t[1] = ext_eq(r, zou__field(tsm, "person_id"), pid);
+    t[2] = ext_eq(r, zou__field(tsm, "date"), day);
     json_t *cb = json_pack("{s:s, s:s, s:s, s:f}", "task_id", tid, "person_id", pid, "date", day, "duration", dur);
-    ext_create(r, tsm, cb, NULL);
+    json_t *ub = json_pack("{s:f}", "duration", dur);
+    store_write *w = ext_step(r, tsm, STORE_CREATE, NULL, cb, NULL);
+    store_write *u = w ? ext_step(r, tsm, STORE_PATCH, NULL, ub, NULL) : NULL;
     json_decref(cb);
+    json_decref(ub);
+    if (!u)
+        return;
+    w->match = t;
+    w->n_match = 3;
+    w->upd = u->vals;
+    w->add_field = add ? zou__field(tsm, "duration") : NULL;
+    if (r->app->auth && !authn_allowed(r, tsm, true))
+        return;
+    ext_submit(r, w, time_written);
 }
 
 static void h_time_set(rq *r, const char *const *caps) { time_spent(r, caps, false); }

@@ -743,11 +743,49 @@ static bool keep_version(store *s, store_write *w, const char *id, const char *n
 
 /* One job inside the batch transaction. On failure w->err is set; the
  * caller rolls back to the job's savepoint. */
+/* A CREATE with match terms: if a row matches, the job becomes a PATCH of
+ * it with w->upd (and add_field's value added to the row's). */
+static bool resolve_match(store *s, store_write *w)
+{
+    const app_model *m = w->model;
+    store_query q = {.terms = w->match, .n_terms = w->n_match, .limit = 1};
+    sqlite3_stmt *st = store__stmt(s->wcache, store__sql_list(w->a, m, &q));
+    if (!st)
+        return w->err = RD_INTERNAL, false;
+    int idx = store__bind_where(st, &q);
+    sqlite3_bind_int64(st, idx++, 1);
+    sqlite3_bind_int64(st, idx, 0);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        w->id = arena_strdup(w->a, (const char *)sqlite3_column_text(st, 0));
+        int col = w->add_field ? (int)(w->add_field - m->fields) + 1 : -1;
+        for (size_t i = 0; col > 0 && i < w->upd.n; i++) {
+            if (w->upd.fields[i] != w->add_field)
+                continue;
+            sqlval *v = &w->upd.vals[i];
+            if (v->kind == SV_REAL)
+                v->d += sqlite3_column_double(st, col);
+            else if (v->kind == SV_INT)
+                v->i += sqlite3_column_int64(st, col);
+        }
+        w->op = STORE_PATCH;
+        w->vals = w->upd;
+        w->matched = true;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_failed(s, w, rc), false;
+    return true;
+}
+
 static bool run_job(store *s, store_write *w)
 {
     const app_model *m = w->model;
     char now[DT_DATETIME_LEN + 1];
     dt_now(now);
+    if (w->op == STORE_CREATE && w->n_match && !resolve_match(s, w))
+        return false;
     const char *id = w->id;
     int rc;
     if (w->op == STORE_DELETE) {

@@ -172,6 +172,15 @@ struct store_write {
     size_t n_steps;
     size_t failed_step; /* MULTI, out */
     const char *once;   /* MULTI: run only if no job with this key ever ran on this database */
+    /* CREATE: when match terms are given, a row they select is changed
+     * instead, with upd as a PATCH (decided on the writer thread, so two
+     * racing writes cannot both create); a numeric add_field of upd adds
+     * its value to the row's. matched (out) tells which happened. */
+    const fterm *match;
+    size_t n_match;
+    rowvals upd;
+    const app_field *add_field;
+    bool matched;
     bool skipped;       /* MULTI, out: `once` had run already; nothing was written */
     arena *a;       /* for the outputs */
     void (*done)(store_write *w);

@@ -728,3 +728,21 @@ def test_hostile_paths_and_bodies(zou, shot_tree):
                 n += 1
     assert n > 500
     zou.assert_alive()
+
+
+def test_concurrent_time_additions_all_count(zou, task):
+    """The day's row is found or made by the writer: racing additions all
+    count, and only one row is made."""
+    from concurrent.futures import ThreadPoolExecutor
+    import requests
+    person = new_person(zou)
+    url = f"{zou.url}{A}/tasks/{task['id']}/time-spents/2026-04-01/persons/{person['id']}/add"
+    headers = dict(zou.session.headers)
+
+    def add(_):
+        return requests.post(url, json={"duration": 5}, headers=headers, timeout=30).status_code
+
+    with ThreadPoolExecutor(8) as ex:
+        assert list(ex.map(add, range(16))) == [201] * 16
+    rows = ok(zou.get(f"{D}/time-spents?task_id={task['id']}"))
+    assert [r["duration"] for r in rows] == [80]
