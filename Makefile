@@ -1,6 +1,6 @@
 # restd: `make` builds build/restd, `make run` serves the default app,
 # `make check` runs every test (unit + HTTP, plain and under ASan+UBSan).
-APP    ?= apps/demo
+APP    ?= apps/kitsu
 DB     ?= sqlite:data/restd.db
 LISTEN ?= 127.0.0.1:8080
 PYTHON ?= /usr/bin/python3
@@ -24,12 +24,14 @@ build-asan: deps
 
 # On the first start of an app with sign-in (no database yet), make an
 # admin account and print its password once (restd user add generates it).
+# Its fields are the app's users model's: APP/admin.json when the app has
+# one, else ADMIN.
 ADMIN  ?= {"email": "admin@example.com", "full_name": "Administrator", "role": "admin"}
 
 run: build
 	@mkdir -p data
 	@if grep -q '^auth:' $(APP)/app.yaml && [ ! -e "$(patsubst sqlite:%,%,$(DB))" ]; then \
-	  build/restd user add --app $(APP) --db $(DB) '$(ADMIN)'; fi
+	  build/restd user add --app $(APP) --db $(DB) "$$(cat $(APP)/admin.json 2>/dev/null || echo '$(ADMIN)')"; fi
 	build/restd serve --app $(APP) --db $(DB) --listen $(LISTEN)
 
 unit: build build-asan

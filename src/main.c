@@ -16,6 +16,7 @@
 #include "api/mfa.h"
 #include "auth/mail.h"
 #include "api/query.h"
+#include "api/seed.h"
 #include "app/app.h"
 #include "cli/account.h"
 #include "cli/common.h"
@@ -160,6 +161,17 @@ static int cmd_check(opts *o)
     app *a = cli_load_app(o->app);
     if (!a)
         return 1;
+    arena *sa = arena_new();
+    store_write *seed = NULL;
+    char *msg = NULL;
+    bool ok = seed_load(a, o->app, sa, &seed, &msg);
+    arena_free(sa);
+    if (!ok) {
+        fprintf(stderr, "%s\n", msg);
+        free(msg);
+        app_free(a);
+        return 1;
+    }
     printf("%s/app.yaml: ok (%zu models)\n", o->app, a->n_models);
     app_free(a);
     return 0;
@@ -246,6 +258,14 @@ static int cmd_serve(opts *o)
         log_error("msg=\"cannot start\" app=%s db=%s", a->name, db);
         fprintf(stderr, "restd: %s\n", msg);
         free(msg);
+        app_free(a);
+        return 1;
+    }
+    if (!seed_apply(a, o->app, st, &msg)) {
+        log_error("msg=\"cannot seed\" app=%s db=%s", a->name, db);
+        fprintf(stderr, "restd: %s\n", msg);
+        free(msg);
+        store_close(st);
         app_free(a);
         return 1;
     }

@@ -235,6 +235,8 @@ rd_err val_body(const app *ap, const app_model *m, const json_t *body, val_mode 
     json_object_foreach((json_t *)body, k, v) {
         if (is_server_key(keys, k))
             continue;
+        if (m->type_name && strcmp(k, "type") == 0)
+            continue; /* the row's type name, sent back with a fetched row: the server's, like id */
         const app_field *f = app_field_by_json(m, k, strlen(k));
         if (f) {
             given[f - m->fields] = v;
@@ -262,7 +264,7 @@ rd_err val_body(const app *ap, const app_model *m, const json_t *body, val_mode 
         const char *why = NULL;
         if (val && ap->blank_as_null && json_is_string(val) && json_string_length(val) == 0 && blank_types[f->type])
             val = json_null(); /* a static singleton: no reference to release */
-        bool updating = mode != VAL_CREATE;
+        bool updating = mode != VAL_CREATE && mode != VAL_SERVER;
         if (val && ((f->read_only && mode == VAL_MERGE) || (f->create_only && updating)))
             val = NULL; /* ignored, and so untouched below */
         if (val) {
@@ -274,7 +276,7 @@ rd_err val_body(const app *ap, const app_model *m, const json_t *body, val_mode 
                 why = "is required";
             else
                 set_null(&r, f);
-        } else if (mode == VAL_PATCH || mode == VAL_MERGE ||
+        } else if (mode == VAL_PATCH || mode == VAL_MERGE || mode == VAL_SERVER ||
                    ((f->read_only || f->create_only) && mode == VAL_REPLACE)) {
             /* untouched */
         } else if (f->default_json) {

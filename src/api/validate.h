@@ -19,8 +19,10 @@ typedef enum val_mode {
     VAL_CREATE,  /* POST: required fields must be present; defaults fill the rest */
     VAL_REPLACE, /* PUT: like create; absent optional fields become default or null */
     VAL_PATCH,   /* PATCH: only the keys given are checked and set */
-    VAL_MERGE    /* PUT under `put: merge`: PATCH, and keys that are not fields, read-only
+    VAL_MERGE,   /* PUT under `put: merge`: PATCH, and keys that are not fields, read-only
                     (and computed) fields and create_only fields are ignored */
+    VAL_SERVER   /* a PATCH the server composes itself (an app route's step, such as adding
+                    a person to a project's team): create_only fields may be set */
 } val_mode;
 
 /* One failing field. key is the error-document key: the field's error_name,
@@ -40,7 +42,13 @@ typedef struct reflist {
     const app_field *field;
     const char **ids; /* canonical lowercase uuids */
     size_t n;
+    /* How a write applies the ids: 0 (what val_body gives) replaces the
+     * list; REFLIST_ADD adds the ids not there yet, REFLIST_REMOVE takes
+     * these out, each inside the write's transaction (app routes). */
+    unsigned char op;
 } reflist;
+
+enum { REFLIST_REPLACE, REFLIST_ADD, REFLIST_REMOVE };
 
 /* The columns a write sets, in model order. All arrays live in the arena. */
 typedef struct rowvals {

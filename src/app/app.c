@@ -156,6 +156,7 @@ enum {
     AK_LISTS,
     AK_VERSIONS,
     AK_VENDOR,
+    AK_ROUTES,
     AK__COUNT
 };
 static const app__key app_keys[] = {
@@ -169,6 +170,7 @@ static const app__key app_keys[] = {
     [AK_LISTS] = {"lists"},
     [AK_VERSIONS] = {"versions"},
     [AK_VENDOR] = {"vendor"},
+    [AK_ROUTES] = {"routes"},
 };
 _Static_assert(sizeof app_keys / sizeof app_keys[0] == AK__COUNT, "one row per key");
 
@@ -217,7 +219,7 @@ static const char *const meta_columns[] = {"id", "created_at", "updated_at"};
  * a day, in seconds. */
 #define DEFAULT_FILTER_TTL 86400
 
-enum { CK_PAYLOAD, CK_ERROR_KEYS, CK_DATES, CK_ERRORS, CK_BLANK, CK_PUT, CK_REF_LISTS, CK__COUNT };
+enum { CK_PAYLOAD, CK_ERROR_KEYS, CK_DATES, CK_ERRORS, CK_BLANK, CK_PUT, CK_REF_LISTS, CK_TYPE_NAMES, CK__COUNT };
 static const app__key conv_keys[] = {
     [CK_PAYLOAD] = {"payload_keys"},
     [CK_ERROR_KEYS] = {"error_keys"},
@@ -226,6 +228,7 @@ static const app__key conv_keys[] = {
     [CK_BLANK] = {"blank_as_null"},
     [CK_PUT] = {"put"},
     [CK_REF_LISTS] = {"ref_lists"},
+    [CK_TYPE_NAMES] = {"type_names"},
 };
 _Static_assert(sizeof conv_keys / sizeof conv_keys[0] == CK__COUNT, "one row per key");
 
@@ -294,6 +297,12 @@ static void load_conventions(app__ctx *c, app *a, yaml_node_t *n)
     }
     if (ck[CK_BLANK].val)
         app__bool(c, ck[CK_BLANK].val, "blank_as_null", &a->blank_as_null);
+    if (ck[CK_TYPE_NAMES].val) {
+        static const char *const tn_names[] = {"none", "pascal"};
+        v = a->type_names;
+        read_choice(c, ck[CK_TYPE_NAMES].val, "type_names", tn_names, 2, &v);
+        a->type_names = v == 1;
+    }
     if (ck[CK_ERRORS].val) {
         v = a->errors;
         read_choice(c, ck[CK_ERRORS].val, "errors", err_names, ES__COUNT, &v);
@@ -552,6 +561,15 @@ static void load_app_section(app__ctx *c, app *a, yaml_node_t *n, const yaml_nod
     }
     if (!a->vendor)
         a->vendor = a->name;
+    /* The name is checked against the compiled-in route sets by whoever
+     * serves the app (api/ext.c), which app/ does not know. */
+    if (ak[AK_ROUTES].val && (s = app__str(c, ak[AK_ROUTES].val, "routes"))) {
+        if (app__name_ok(s))
+            a->routes = arena_strdup(c->a, s);
+        else
+            app__err(c, ak[AK_ROUTES].val, "routes: '%s' must match [a-z][a-z0-9_]* (at most %d characters)",
+                     app__q(c, s), RD_MAX_NAME);
+    }
 }
 
 /* The model whose routes a fixed path p (the health path, an auth route)

@@ -174,6 +174,10 @@ struct app_model {
     bool has_access;   /* `access:` given; otherwise the app's default_access applies */
     app_access access;
     unsigned line;
+    /* `type_name:` (or derived by conventions.type_names): the value of the
+     * "type" key on every row of this model; NULL: rows carry no "type". */
+    const char *type_name;
+    bool history; /* `history: true`: every version of each row is kept (store_history) */
 };
 
 /* Shapes of the auth routes' answers (api/authn.c holds one row per style). */
@@ -263,6 +267,8 @@ typedef struct app {
     bool blank_as_null; /* "" in a string/text/enum/uuid/date value means null, in and out */
     put_style put;      /* PUT_REPLACE or PUT_MERGE; a model may choose its own */
     bool lenient_ref_lists; /* ref_list items may be {"id": ...}; ids naming no row are dropped */
+    bool type_names;    /* conventions.type_names: pascal: models without type_name get one */
+    const char *routes; /* `routes:` the app's own route set (api/ext.c); NULL: none */
     size_t max_body; /* bytes */
     /* lists (docs/query.md); 0 means the built-in default */
     long long default_limit;

@@ -36,6 +36,8 @@ enum {
     MK_UNTIL,
     MK_ACCESS,
     MK_PUT,
+    MK_TYPE_NAME,
+    MK_HISTORY,
     MK__COUNT
 };
 static const app__key model_keys[] = {
@@ -47,6 +49,8 @@ static const app__key model_keys[] = {
     [MK_UNTIL] = {"until"},
     [MK_ACCESS] = {"access"},
     [MK_PUT] = {"put"},
+    [MK_TYPE_NAME] = {"type_name"},
+    [MK_HISTORY] = {"history"},
 };
 _Static_assert(sizeof model_keys / sizeof model_keys[0] == MK__COUNT, "one row per model key");
 
@@ -699,6 +703,41 @@ static void load_indexes(app__ctx *c, app_model *m, const mside *ms, yaml_node_t
 
 /* ---- models --------------------------------------------------------------- */
 
+/* A row type name ("TaskStatus"): [A-Za-z][A-Za-z0-9_]*. */
+static bool type_name_ok(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+        return false;
+    size_t i = 1;
+    for (; s[i]; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+              s[i] == '_'))
+            return false;
+    return i <= RD_MAX_NAME;
+}
+
+/* m->type_name from `type_name:` (v), else from the model name when the
+ * app asks for PascalCase type names. A field keyed "type" would clash with
+ * it on every row. */
+static void load_type_name(app__ctx *c, const app *a, app_model *m, yaml_node_t *v, const yaml_node_t *at)
+{
+    const char *s;
+    if (v && (s = app__str(c, v, "type_name"))) {
+        if (type_name_ok(s))
+            m->type_name = arena_strdup(c->a, s);
+        else
+            app__err(c, v, "type_name: '%s' must match [A-Za-z][A-Za-z0-9_]* (at most %d characters)",
+                     app__q(c, s), RD_MAX_NAME);
+    } else if (!v && a->type_names) {
+        char tn[RD_MAX_NAME + 1];
+        if (app_convert_case(m->name, KC_PASCAL, tn, sizeof tn))
+            m->type_name = arena_strdup(c->a, tn);
+    }
+    if (m->type_name && app_field_by_json(m, "type", 4))
+        app__err(c, v ? v : at, "model '%s' has a field keyed 'type', which its rows' type name would hide",
+                 m->name);
+}
+
 static void load_model(app__ctx *c, const app *a, app_model *m, mside *ms, yaml_node_t *v)
 {
     const char *what = arena_printf(c->tmp, "model '%s'", m->name);
@@ -739,6 +778,9 @@ static void load_model(app__ctx *c, const app *a, app_model *m, mside *ms, yaml_
     else if (mk[MK_ACCESS].val)
         m->has_access = app__load_access(
             c, mk[MK_ACCESS].val, arena_printf(c->tmp, "access of model '%s'", m->name), m, &m->access);
+    load_type_name(c, a, m, mk[MK_TYPE_NAME].val, ms->key);
+    if (mk[MK_HISTORY].val)
+        app__bool(c, mk[MK_HISTORY].val, "history", &m->history);
 }
 
 /* ---- nested collections --------------------------------------------------- */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/ext.h"
+
 int cli_usage(const char *fmt, ...)
 {
     va_list ap;
@@ -37,6 +39,11 @@ app *cli_load_app(const char *dir)
         if (errors[0] && errors[strlen(errors) - 1] != '\n')
             fputc('\n', stderr);
         free(errors);
+    }
+    if (a && a->routes && !ext_set_by_name(a->routes)) {
+        fprintf(stderr, "%s/app.yaml: routes: no route set '%s' is compiled into this restd\n", dir, a->routes);
+        app_free(a);
+        return NULL;
     }
     return a;
 }

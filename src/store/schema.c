@@ -384,6 +384,15 @@ char *store__migrate(sqlite3 *db, const app *ap)
                                " body TEXT NOT NULL, expires_at TEXT NOT NULL) STRICT") == SQLITE_OK;
     ok = ok && store__exec(db, "CREATE INDEX IF NOT EXISTS _restd_filters_exp ON _restd_filters(expires_at)") ==
                    SQLITE_OK;
+    /* one-time jobs done on this database (an app's seed rows) */
+    /* versions of the rows of models with `history: true` */
+    ok = ok && store__exec(db, "CREATE TABLE IF NOT EXISTS _restd_history ("
+                               "id TEXT PRIMARY KEY NOT NULL, model TEXT NOT NULL, row_id TEXT NOT NULL,"
+                               " at TEXT NOT NULL, actor TEXT, body TEXT NOT NULL) STRICT") == SQLITE_OK;
+    ok = ok && store__exec(db, "CREATE INDEX IF NOT EXISTS _restd_history_row ON _restd_history(model, row_id, at)") ==
+                   SQLITE_OK;
+    ok = ok && store__exec(db, "CREATE TABLE IF NOT EXISTS _restd_once ("
+                               "key TEXT PRIMARY KEY NOT NULL, done_at TEXT NOT NULL) STRICT") == SQLITE_OK;
     if (ok)
         find_losses(db, ap, &msg);
     if (ok && msg.len) {

@@ -401,10 +401,22 @@ static void emit_stamp(sqlite3_stmt *st, int col, date_style ds, jw *w)
 
 void store__emit_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, const bool *omit, jw *w)
 {
+    store__emit_row_as(st, m, rf, omit, NULL, w);
+}
+
+void store__emit_row_as(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, const bool *omit,
+                        const char *type_name, jw *w)
+{
     date_style ds = rf->ds;
     jw_obj_begin(w);
     jw_keyz(w, rf->id_key);
     emit_text(st, 0, w);
+    if (!type_name)
+        type_name = m->type_name;
+    if (type_name) { /* like id, never left out by fields= */
+        jw_keyz(w, "type");
+        jw_strz(w, type_name);
+    }
     for (size_t i = 0; i < m->n_fields; i++) {
         const app_field *f = &m->fields[i];
         if (omit && omit[i])

@@ -172,7 +172,7 @@ static size_t model_index(const store *s, const app_model *m) { return (size_t)(
 
 /* Run a one-row select of a model's columns and emit it. */
 static rd_err get_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, const char *id,
-                      const bool *omit, jw *w)
+                      const bool *omit, const char *type_name, jw *w)
 {
     if (!st)
         return RD_INTERNAL;
@@ -180,7 +180,7 @@ static rd_err get_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, c
     int rc = sqlite3_step(st);
     rd_err e = RD_OK;
     if (rc == SQLITE_ROW)
-        store__emit_row(st, m, rf, omit, w);
+        store__emit_row_as(st, m, rf, omit, type_name, w);
     else if (rc == SQLITE_DONE)
         e = RD_NOT_FOUND;
     else
@@ -192,22 +192,21 @@ static rd_err get_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, c
 
 rd_err store_get(store_conn *c, const app_model *m, const char *id, const bool *omit, jw *w)
 {
-    sqlite3_stmt *st = c->get_stmt[model_index(c->s, m)];
-    return get_row(st, m, &c->s->fmt, id, omit, w);
+    return store_get_as(c, m, id, NULL, omit, NULL, w);
 }
 
 rd_err store_get_as(store_conn *c, const app_model *m, const char *id, const char *scope_user,
-                    const bool *omit, jw *w)
+                    const bool *omit, const char *type_name, jw *w)
 {
-    if (!scope_user || !m->access.scope)
-        return store_get(c, m, id, omit, w);
     size_t i = model_index(c->s, m);
+    if (!scope_user || !m->access.scope)
+        return get_row(c->get_stmt[i], m, &c->s->fmt, id, omit, type_name, w);
     if (!c->get_scoped[i])
         c->get_scoped[i] = store__stmt_pinned(c->cache, store__sql_get_scoped(c->sql, m));
     sqlite3_stmt *st = c->get_scoped[i];
     if (st)
         sqlite3_bind_text(st, 2, scope_user, -1, SQLITE_STATIC);
-    return get_row(st, m, &c->s->fmt, id, omit, w);
+    return get_row(st, m, &c->s->fmt, id, omit, type_name, w);
 }
 
 /* The cache key of a filtered count: its SQL and every bound value. */
@@ -325,7 +324,7 @@ rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena
             page->more = true;
             break;
         }
-        store__emit_row(st, m, &c->s->fmt, q->omit, w);
+        store__emit_row_as(st, m, &c->s->fmt, q->omit, q->type_name, w);
         page->next_after = sqlite3_column_int64(st, col_rowid);
         page->returned++;
     }
@@ -333,6 +332,65 @@ rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     store__exec(c->db, "COMMIT");
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? RD_OK : RD_UNAVAILABLE;
+}
+
+rd_err store_values(store_conn *c, const app_model *m, const store_query *q, const app_field *f, arena *a,
+                    const char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    int col = f ? (int)(f - m->fields) + 1 : 0;
+    if (f && (f < m->fields || f >= m->fields + m->n_fields || f->type == FT_REF_LIST))
+        return RD_INTERNAL;
+    sqlite3_stmt *st = store__stmt(c->cache, store__sql_list(a, m, q));
+    if (!st)
+        return RD_INTERNAL;
+    int idx = store__bind_where(st, q);
+    sqlite3_bind_int64(st, idx++, q->limit);
+    sqlite3_bind_int64(st, idx, q->offset);
+    const char **v = arena_alloc(a, (size_t)(q->limit > 0 ? q->limit : 1) * sizeof *v);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && (long long)*n < q->limit) {
+        if (sqlite3_column_type(st, col) == SQLITE_NULL)
+            continue;
+        v[(*n)++] = arena_strndup(a, (const char *)sqlite3_column_text(st, col),
+                                  (size_t)sqlite3_column_bytes(st, col));
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    *out = v;
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? RD_OK : RD_UNAVAILABLE;
+}
+
+rd_err store_history(store_conn *c, const app_model *m, const char *id, size_t cap, arena *a,
+                     store_version **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = store__stmt(c->cache, "SELECT id, at, actor, body FROM (SELECT id, at, actor, body, rowid"
+                                             " AS r FROM _restd_history WHERE model = ?1 AND row_id = ?2"
+                                             " ORDER BY at DESC, r DESC LIMIT ?3) ORDER BY at, r");
+    if (!st)
+        return RD_INTERNAL;
+    sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)cap);
+    store_version *v = arena_alloc(a, (cap ? cap : 1) * sizeof *v);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < cap) {
+        store_version *x = &v[(*n)++];
+        x->id = arena_strdup(a, (const char *)sqlite3_column_text(st, 0));
+        x->at = arena_strdup(a, (const char *)sqlite3_column_text(st, 1));
+        x->actor = sqlite3_column_type(st, 2) == SQLITE_NULL
+                       ? NULL
+                       : arena_strdup(a, (const char *)sqlite3_column_text(st, 2));
+        x->body_len = (size_t)sqlite3_column_bytes(st, 3);
+        x->body = arena_strndup(a, (const char *)sqlite3_column_text(st, 3), x->body_len);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    *out = v;
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? RD_OK : RD_UNAVAILABLE;
 }
 
@@ -441,6 +499,36 @@ static void new_uuid(char out[37])
 
 void store_new_id(char out[37]) { new_uuid(out); }
 
+typedef struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} waiter;
+
+static void wake(store_write *w)
+{
+    waiter *wt = w->user;
+    pthread_mutex_lock(&wt->mu);
+    wt->done = true;
+    pthread_cond_signal(&wt->cv);
+    pthread_mutex_unlock(&wt->mu);
+}
+
+rd_err store_submit_wait(store *s, store_write *w)
+{
+    waiter wt = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    w->done = wake;
+    w->user = &wt;
+    rd_err e = store_submit(s, w);
+    if (e != RD_OK)
+        return e;
+    pthread_mutex_lock(&wt.mu);
+    while (!wt.done)
+        pthread_cond_wait(&wt.cv, &wt.mu);
+    pthread_mutex_unlock(&wt.mu);
+    return w->err;
+}
+
 static bool row_exists(store *s, const app_model *m, const char *id, arena *a)
 {
     sqlite3_stmt *st = store__stmt(s->wcache, store__sql_exists(a, m));
@@ -509,15 +597,36 @@ static bool write_links(store *s, store_write *w, const char *id)
 {
     for (size_t i = 0; i < w->vals.n_lists; i++) {
         const reflist *l = &w->vals.lists[i];
-        sqlite3_stmt *st = store__stmt(
-            s->wcache, arena_printf(w->a, "DELETE FROM \"%s\" WHERE \"owner\" = ?1", l->field->link_table));
-        if (!st)
-            return false;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return false;
+        if (l->op == REFLIST_REMOVE) {
+            sqlite3_stmt *st = store__stmt(
+                s->wcache, arena_printf(w->a, "DELETE FROM \"%s\" WHERE \"owner\" = ?1 AND \"target\" = ?2",
+                                        l->field->link_table));
+            for (size_t k = 0; st && k < l->n; k++) {
+                sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 2, l->ids[k], -1, SQLITE_STATIC);
+                int rc = sqlite3_step(st);
+                sqlite3_reset(st);
+                if (rc != SQLITE_DONE)
+                    return false;
+            }
+            if (!st)
+                return false;
+            sqlite3_clear_bindings(st);
+            continue;
+        }
+        sqlite3_stmt *st;
+        int rc;
+        if (l->op != REFLIST_ADD) { /* ADD keeps the links there */
+            st = store__stmt(s->wcache,
+                             arena_printf(w->a, "DELETE FROM \"%s\" WHERE \"owner\" = ?1", l->field->link_table));
+            if (!st)
+                return false;
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+            rc = sqlite3_step(st);
+            sqlite3_reset(st);
+            if (rc != SQLITE_DONE)
+                return false;
+        }
         st = store__stmt(s->wcache,
                          arena_printf(w->a, "INSERT OR IGNORE INTO \"%s\" (\"owner\", \"target\") VALUES (?1, ?2)",
                                       l->field->link_table));
@@ -677,13 +786,75 @@ static bool save_filter(store *s, store_write *w, const char *now)
     return true;
 }
 
+/* A model with history: the row as just answered, kept as a version. */
+static bool keep_version(store *s, store_write *w, const char *id, const char *now)
+{
+    sqlite3_stmt *st = store__stmt(s->wcache, "INSERT INTO _restd_history (id, model, row_id, at, actor, body)"
+                                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!st)
+        return w->err = RD_INTERNAL, false;
+    char vid[37];
+    new_uuid(vid);
+    sqlite3_bind_text(st, 1, vid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, w->model->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    if (w->actor)
+        sqlite3_bind_text(st, 5, w->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, w->body.data, (int)w->body.len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return sql_failed(s, w, rc), false;
+    return true;
+}
+
 /* One job inside the batch transaction. On failure w->err is set; the
  * caller rolls back to the job's savepoint. */
+/* A CREATE with match terms: if a row matches, the job becomes a PATCH of
+ * it with w->upd (and add_field's value added to the row's). */
+static bool resolve_match(store *s, store_write *w)
+{
+    const app_model *m = w->model;
+    store_query q = {.terms = w->match, .n_terms = w->n_match, .limit = 1};
+    sqlite3_stmt *st = store__stmt(s->wcache, store__sql_list(w->a, m, &q));
+    if (!st)
+        return w->err = RD_INTERNAL, false;
+    int idx = store__bind_where(st, &q);
+    sqlite3_bind_int64(st, idx++, 1);
+    sqlite3_bind_int64(st, idx, 0);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        w->id = arena_strdup(w->a, (const char *)sqlite3_column_text(st, 0));
+        int col = w->add_field ? (int)(w->add_field - m->fields) + 1 : -1;
+        for (size_t i = 0; col > 0 && i < w->upd.n; i++) {
+            if (w->upd.fields[i] != w->add_field)
+                continue;
+            sqlval *v = &w->upd.vals[i];
+            if (v->kind == SV_REAL)
+                v->d += sqlite3_column_double(st, col);
+            else if (v->kind == SV_INT)
+                v->i += sqlite3_column_int64(st, col);
+        }
+        w->op = STORE_PATCH;
+        w->vals = w->upd;
+        w->matched = true;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_failed(s, w, rc), false;
+    return true;
+}
+
 static bool run_job(store *s, store_write *w)
 {
     const app_model *m = w->model;
     char now[DT_DATETIME_LEN + 1];
     dt_now(now);
+    if (w->op == STORE_CREATE && w->n_match && !resolve_match(s, w))
+        return false;
     const char *id = w->id;
     int rc;
     /* the scope, when it limits this caller (store.h, store_write) */
@@ -709,6 +880,37 @@ static bool run_job(store *s, store_write *w)
         return save_filter(s, w, now);
     if (w->op == STORE_RUN)
         return w->run(s->wdb, w);
+    if (w->op == STORE_MULTI) {
+        if (w->once) {
+            sqlite3_stmt *st = store__stmt(s->wcache, "INSERT OR IGNORE INTO _restd_once (key, done_at) VALUES (?1, ?2)");
+            if (!st)
+                return w->err = RD_INTERNAL, false;
+            sqlite3_bind_text(st, 1, w->once, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+            rc = sqlite3_step(st);
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            if (rc != SQLITE_DONE)
+                return sql_failed(s, w, rc), false;
+            if (sqlite3_changes(s->wdb) == 0) {
+                w->skipped = true;
+                return true;
+            }
+        }
+        for (size_t i = 0; i < w->n_steps; i++) {
+            store_write *step = w->steps[i];
+            step->a = w->a;
+            step->err = RD_OK;
+            if (step->op == STORE_RUN || step->op == STORE_MULTI || step->op == STORE_FILTER_SAVE ||
+                !run_job(s, step)) {
+                w->err = step->err != RD_OK ? step->err : RD_INTERNAL;
+                w->detail = step->detail;
+                w->failed_step = i;
+                return false;
+            }
+        }
+        return true;
+    }
     if (w->op == STORE_CREATE) {
         char *nid = arena_alloc(w->a, 37);
         new_uuid(nid);
@@ -750,10 +952,10 @@ static bool run_job(store *s, store_write *w)
     buf_init(&w->body, w->a, RD_MAX_RESPONSE);
     jw_init(&jwr, &w->body);
     st = store__stmt(s->wcache, store__sql_get(w->a, m));
-    rd_err e = get_row(st, m, &s->fmt, id, w->omit, &jwr);
+    rd_err e = get_row(st, m, &s->fmt, id, w->omit, w->type_name, &jwr);
     if (e != RD_OK || !jw_ok(&jwr))
         return w->err = RD_INTERNAL, false;
-    return true;
+    return !m->history || keep_version(s, w, id, now);
 }
 
 static void run_batch(store *s, workq_link *batch)

@@ -52,9 +52,10 @@ rd_err store_get(store_conn *c, const app_model *m, const char *id, const bool *
  * user id is part of the statement's WHERE, so a row outside it is simply
  * not there. The API layer decides (api/authz.h) whether a scope applies. */
 
-/* store_get, limited to the rows scope_user reaches (NULL: store_get). */
+/* store_get, limited to the rows scope_user reaches (NULL: every row),
+ * with the row's "type" set to type_name (NULL: the model's). */
 rd_err store_get_as(store_conn *c, const app_model *m, const char *id, const char *scope_user,
-                    const bool *omit, jw *w);
+                    const bool *omit, const char *type_name, jw *w);
 
 /* Filter operators (docs/query.md); the SQL for each is in store/sql.c. */
 typedef enum fop {
@@ -89,6 +90,7 @@ typedef struct store_query {
     const bool *omit; /* per field of the model, then created_at, updated_at: leave it out; NULL = none */
     bool count;       /* compute the total */
     const char *scope_user; /* only rows m's scope gives this user; NULL: every row */
+    const char *type_name; /* "type" of each row; NULL: the model's type_name */
 } store_query;
 
 typedef struct store_page {
@@ -101,6 +103,28 @@ typedef struct store_page {
 /* A list as a JSON array into w; paging facts into *page. */
 rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena *a, jw *w,
                   store_page *page);
+
+/* The values of field f (NULL: the id) of the rows q selects, at most
+ * q->limit (> 0) of them, as arena strings into *out; NULL values are
+ * skipped. f may not be a ref_list. For app routes that need ids to build
+ * a further query (api/ext.h). */
+rd_err store_values(store_conn *c, const app_model *m, const store_query *q, const app_field *f, arena *a,
+                    const char ***out, size_t *n);
+
+/* One kept version of a row (models with `history: true`): written by
+ * every create, replace and patch, inside the write's transaction. */
+typedef struct store_version {
+    const char *id;    /* the version's own id */
+    const char *at;    /* canonical UTC datetime of the write */
+    const char *actor; /* the writer's user id, or NULL */
+    const char *body;  /* the row as it was answered, JSON */
+    size_t body_len;
+} store_version;
+
+/* The versions of row id of m, oldest first, at most cap of the newest,
+ * into *out (arena). */
+rd_err store_history(store_conn *c, const app_model *m, const char *id, size_t cap, arena *a,
+                     store_version **out, size_t *n);
 
 /* Whether a row exists (read connection). */
 rd_err store_exists(store_conn *c, const app_model *m, const char *id, arena *a);
@@ -121,7 +145,8 @@ typedef enum store_op {
     STORE_PATCH,
     STORE_DELETE,
     STORE_FILTER_SAVE, /* stored filter: filter_json for model, owner; expires after ttl */
-    STORE_RUN          /* run(db, w) inside the batch: for writes outside the models (auth) */
+    STORE_RUN,         /* run(db, w) inside the batch: for writes outside the models (auth) */
+    STORE_MULTI        /* steps[0..n_steps) in order, all or none: a multi-row write */
 } store_op;
 
 /*
@@ -150,6 +175,8 @@ struct store_write {
     const char *id; /* REPLACE/PATCH/DELETE */
     rowvals vals;   /* CREATE/REPLACE/PATCH */
     const bool *omit; /* fields left out of the rendered row (API version); NULL: none */
+    const char *type_name;   /* "type" of the rendered row; NULL: the model's type_name */
+    const char *actor;       /* who writes (the caller's user id), kept with a history version; or NULL */
     const char *filter_json; /* FILTER_SAVE */
     const char *owner;       /* FILTER_SAVE: NULL when anonymous */
     long long ttl;           /* FILTER_SAVE: seconds */
@@ -165,6 +192,24 @@ struct store_write {
     void *ctx; /* RUN: the caller's inputs and outputs */
     bool revokes; /* RUN: may revoke access tokens (bumps store_revocations once committed) */
     bool lenient_lists; /* ref_list ids naming no row are dropped instead of refused */
+    /* MULTI: model writes (CREATE, REPLACE, PATCH, DELETE) run in order
+     * inside this job's savepoint; the first failure rolls them all back
+     * and is this job's error (its step index in failed_step). Each
+     * step's outputs (new_id, body) are set; a step's arena is this job's. */
+    store_write **steps;
+    size_t n_steps;
+    size_t failed_step; /* MULTI, out */
+    const char *once;   /* MULTI: run only if no job with this key ever ran on this database */
+    /* CREATE: when match terms are given, a row they select is changed
+     * instead, with upd as a PATCH (decided on the writer thread, so two
+     * racing writes cannot both create); a numeric add_field of upd adds
+     * its value to the row's. matched (out) tells which happened. */
+    const fterm *match;
+    size_t n_match;
+    rowvals upd;
+    const app_field *add_field;
+    bool matched;
+    bool skipped;       /* MULTI, out: `once` had run already; nothing was written */
     arena *a;       /* for the outputs */
     void (*done)(store_write *w);
     void *user;
@@ -187,6 +232,10 @@ unsigned long store_revocations(const store *s);
 /* Queue w. Never blocks on the disk. Returns RD_UNAVAILABLE (and does not
  * queue) when the queue is full or the store is closing. */
 rd_err store_submit(store *s, store_write *w);
+
+/* Submit w and wait for it (not from an event loop: it blocks until the
+ * writer committed). For start-up work such as seeding. Returns w->err. */
+rd_err store_submit_wait(store *s, store_write *w);
 
 /* A new row id as the store makes them (UUIDv7, lower case), for rows a
  * STORE_RUN job inserts (API keys). Any thread. */

@@ -55,6 +55,9 @@ typedef struct row_fmt {
 
 /* Write one row (the columns of store__sql_select_cols) as a JSON object. */
 void store__emit_row(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, const bool *omit, jw *w);
+/* The same, with "type" set to type_name (NULL: the model's type_name). */
+void store__emit_row_as(sqlite3_stmt *st, const app_model *m, const row_fmt *rf, const bool *omit,
+                        const char *type_name, jw *w);
 
 /* Bring the schema in line with the app (schema.c). Returns NULL or a heap
  * message. Runs on the writer connection before the writer thread starts. */

@@ -90,7 +90,9 @@ def restd_bin():
 
 def sanitizer_env(extra=None):
     env = dict(os.environ)
-    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0")
+    # detect_stack_use_after_return: a handler that hands the writer thread a
+    # pointer into its own stack frame is caught, not just lucky
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1")
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
     for k in ("RESTD_APP", "RESTD_DB", "RESTD_LISTEN", "RESTD_WORKERS", "RESTD_LOG_LEVEL"):
         env.pop(k, None)  # the harness passes options explicitly
@@ -395,7 +397,8 @@ class Server:
         assert self.alive(), f"restd died:\n{self.stderr_text()[-4000:]}"
         r = requests.get(self.url + self.health_path, timeout=5)
         assert r.status_code == 200, (r.status_code, r.text)
-        r = requests.get(self.base + "/persons?limit=1", timeout=5)
+        # with the session's headers: a signed-in session stays signed in
+        r = requests.get(self.base + "/persons?limit=1", headers=dict(self.session.headers), timeout=5)
         assert r.status_code == 200, (r.status_code, r.text)
 
 

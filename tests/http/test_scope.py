@@ -425,7 +425,7 @@ def kitsu(module_server):
 def test_kitsu_persons_minimal_view_for_non_admins(kitsu):
     listed = rows(kitsu.srv.get("persons?relations=true", headers=kitsu.art))
     assert len(listed) == 4
-    minimal = {"id", "first_name", "last_name", "full_name", "has_avatar", "active", "departments", "studio_id", "role",
+    minimal = {"id", "type", "first_name", "last_name", "full_name", "has_avatar", "active", "departments", "studio_id", "role",
                "desktop_login", "is_bot"}
     assert all(set(p) == minimal for p in listed), listed[0]
     full = kitsu.srv.get(f"persons/{kitsu.ids['art@k.io']}").json()  # the admin's session

@@ -627,6 +627,39 @@ static void test_type_names(void **state)
     assert_false(app_type_from_name("String", &t));
 }
 
+/* Row type names: explicit, derived by conventions.type_names, or none;
+ * history and routes are read as given. */
+static void test_row_type_names(void **state)
+{
+    app *a = load_ok("app:\n  name: t\n  routes: zou\n  conventions: {type_names: pascal}\nmodels:\n"
+                     "  task_status: {fields: {a: {type: text}}}\n"
+                     "  api_event: {history: true, fields: {a: {type: text}}}\n"
+                     "  m: {type_name: Thing, fields: {a: {type: text}}}\n");
+    assert_string_equal(a->models[0].type_name, "TaskStatus");
+    assert_string_equal(a->models[1].type_name, "ApiEvent");
+    assert_string_equal(a->models[2].type_name, "Thing");
+    assert_false(a->models[0].history);
+    assert_true(a->models[1].history);
+    assert_string_equal(a->routes, "zou");
+    assert_true(a->type_names);
+    app_free(a);
+    a = load_ok("app: {name: t}\nmodels:\n  m: {fields: {a: {type: text}}}\n"
+                "  n: {type_name: N, fields: {a: {type: text}}}\n");
+    assert_null(a->models[0].type_name);
+    assert_string_equal(a->models[1].type_name, "N");
+    assert_null(a->routes);
+    app_free(a);
+    expect_error("app: {name: t}\nmodels:\n  m: {type_name: 9x, fields: {a: {type: text}}}\n", 3,
+                 "type_name: '9x' must match");
+    expect_error("app: {name: t, conventions: {type_names: pascal}}\nmodels:\n  m:\n"
+                 "    fields: {type: {type: text}}\n", 3, "field keyed 'type'");
+    expect_error("app: {name: t, conventions: {type_names: yes}}\nmodels:\n  m: {fields: {a: {type: text}}}\n", 1,
+                 "type_names must be one of none, pascal");
+    expect_error("app: {name: t, routes: Zou}\nmodels:\n  m: {fields: {a: {type: text}}}\n", 1,
+                 "routes: 'Zou' must match");
+    expect_error("app: {name: t}\nmodels:\n  m: {history: 1, fields: {a: {type: text}}}\n", 3, "history");
+}
+
 static void test_convert_case(void **state)
 {
     char out[64];
@@ -1743,6 +1776,7 @@ int main(void)
         cmocka_unit_test(test_doc_example),
         cmocka_unit_test(test_demo_app),
         cmocka_unit_test(test_type_names),
+        cmocka_unit_test(test_row_type_names),
         cmocka_unit_test(test_convert_case),
         cmocka_unit_test(test_file_at_limit),
         cmocka_unit_test(test_reject_unknown_keys),
