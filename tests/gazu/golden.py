@@ -14,12 +14,13 @@ tests/http/test_kitsu_golden.py replays against a fresh server:
   - a datetime in a response becomes "{{~datetime:tsN}}" (any datetime of
     that shape, remembered as tsN for a later request that echoes it, as
     gazu's update_* do with whole rows); a request writes "{{tsN}}";
-  - today's date in a response becomes "{{~date}}".
+  - a date in a response that no earlier request sent becomes "{{~date}}"
+    (the server made it, from the clock: a start date, a last login); one
+    the script sent (a time-spent day) stays as it is.
 - Everything else is kept verbatim, so the replay compares it exactly.
 
 No third-party code; standard library only.
 """
-import datetime
 import json
 import re
 from urllib.parse import parse_qsl, urlsplit
@@ -27,6 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 # Zou's naive datetimes, restd's ISO ones (microseconds, Z, offsets).
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$")
 FORMAT = "restd-golden/1"
 
@@ -90,8 +92,7 @@ class Recorder:
         vars_by_value = {}     # id/token value -> name
         ts_by_value = {}       # datetime value -> name
         counters = {}
-        today = datetime.date.today().isoformat()
-        today_utc = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+        sent = set()           # every string a request carried so far
 
         def new_name(stem):
             counters[stem] = counters.get(stem, 0) + 1
@@ -127,7 +128,7 @@ class Recorder:
                 if v not in ts_by_value:
                     ts_by_value[v] = new_name("ts")
                 return "{{~datetime:%s}}" % ts_by_value[v]
-            if v in (today, today_utc):
+            if DATE_RE.match(v) and v not in sent:
                 return "{{~date}}"
 
             def rep(m):
@@ -140,8 +141,21 @@ class Recorder:
                 return "{{%s}}" % vars_by_value[val]
             return JWT_RE.sub(rep, UUID_RE.sub(rep, v))
 
+        def note_sent(v):
+            if isinstance(v, dict):
+                for x in v.values():
+                    note_sent(x)
+            elif isinstance(v, list):
+                for x in v:
+                    note_sent(x)
+            elif isinstance(v, str):
+                sent.add(v)
+
         out = []
         for ex in self.raw:
+            note_sent(ex["request"])
+            note_sent([v for _, v in ex["query"]])
+            note_sent(ex["path"].split("/"))
             passed, _ = self.step_ok.get(ex["step"], (False, "no result"))
             rec = {
                 "step": ex["step"],
