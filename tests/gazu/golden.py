@@ -7,7 +7,8 @@ that step passed. Recorder.golden() then rewrites the run into a file that
 tests/http/test_kitsu_golden.py replays against a fresh server:
 
 - Values that differ from run to run are replaced by placeholders:
-  - an id (lowercase UUID) or a token (JWT) first seen in a response
+  - an id (lowercase UUID), a JWT, or any string under a key named
+    access_token, refresh_token or token, first seen in a response,
     becomes a variable, written "{{name}}" everywhere it appears later,
     in paths, query values, Authorization headers and bodies, or inside a
     longer string;
@@ -31,6 +32,7 @@ JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$")
 FORMAT = "restd-golden/1"
+TOKEN_KEYS = ("access_token", "refresh_token", "token")
 
 
 def _name_hint(key, parent, path):
@@ -98,6 +100,8 @@ class Recorder:
             counters[stem] = counters.get(stem, 0) + 1
             return f"{stem}_{counters[stem]}"
 
+        opaque = []            # token values of no fixed shape, found by their key
+
         def sub_known(s):
             """Replace every known id/token/timestamp inside a request string."""
             if s in ts_by_value:
@@ -106,7 +110,10 @@ class Recorder:
             def rep(m):
                 v = m.group(0)
                 return "{{%s}}" % vars_by_value[v] if v in vars_by_value else v
-            return JWT_RE.sub(rep, UUID_RE.sub(rep, s))
+            s = JWT_RE.sub(rep, UUID_RE.sub(rep, s))
+            for v in opaque:
+                s = s.replace(v, "{{%s}}" % vars_by_value[v])
+            return s
 
         def req_value(v):
             if isinstance(v, dict):
@@ -124,6 +131,11 @@ class Recorder:
                 return [resp_value(x, path, key, parent) for x in v]
             if not isinstance(v, str):
                 return v
+            if key in TOKEN_KEYS and len(v) >= 16 and not JWT_RE.fullmatch(v):
+                if v not in vars_by_value:
+                    vars_by_value[v] = new_name(key)
+                    opaque.append(v)
+                return "{{%s}}" % vars_by_value[v]
             if DATETIME_RE.match(v):
                 if v not in ts_by_value:
                     ts_by_value[v] = new_name("ts")

@@ -18,6 +18,8 @@
 # tests/http/kitsu_helpers.py (the same fields, so the golden login replays)
 # is created first with `restd user add`;
 # studio.py runs; restd is stopped with SIGTERM and must exit 0.
+# RESTD, KITSU_APP and GOLDEN_OUT choose another binary, app directory or
+# golden file (defaults: build/restd, apps/kitsu, tests/http/golden/kitsu_studio.json).
 # Exit status: studio.py's (0 all steps passed, 1 some failed), 77 skipped,
 # 2 for a problem of this script.
 set -euo pipefail
@@ -25,7 +27,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RESTD=${RESTD:-$ROOT/build/restd}
 APP=${KITSU_APP:-$ROOT/apps/kitsu}
-GOLDEN=$ROOT/tests/http/golden/kitsu_studio.json
+GOLDEN=${GOLDEN_OUT:-$ROOT/tests/http/golden/kitsu_studio.json}
 EMAIL=admin@example.com
 PASSWORD="kitsu admin password 42"   # the same as tests/http/kitsu_helpers.py
 RECORD=0

@@ -122,8 +122,8 @@ def api_root():
 def log_in():
     tokens = gazu.log_in(EMAIL, PASSWORD)
     eq(tokens.get("login"), True, "login")
-    for k in ("access_token", "refresh_token"):
-        assert isinstance(tokens.get(k), str) and tokens[k].count(".") == 2, f"{k}: {tokens.get(k)!r}"
+    for k in ("access_token", "refresh_token"):  # opaque to gazu: it only sends them back
+        assert isinstance(tokens.get(k), str) and len(tokens[k]) >= 16, f"{k}: {tokens.get(k)!r}"
     row_of(tokens.get("user"), "Person", email=EMAIL, role="admin")
     S["me"] = tokens["user"]
 
@@ -460,7 +460,7 @@ def refresh_token():
     need("me")
     old = gazu.client.default_client.access_token
     tokens = gazu.refresh_access_token()
-    assert isinstance(tokens.get("access_token"), str) and tokens["access_token"].count(".") == 2
+    assert isinstance(tokens.get("access_token"), str) and len(tokens["access_token"]) >= 16, tokens
     assert tokens["access_token"] != old, "the refreshed token is the old one"
     row_of(gazu.client.get_current_user(), "Person", email=EMAIL)
 

@@ -10,7 +10,8 @@ that passed when it was recorded ("checked": true):
 - JSON structure exactly: the same keys in every object, the same list
   lengths and order, the same JSON types (true is not 1, 1 is not 1.0);
 - stable values exactly;
-- "{{name}}": an id or a token; the first sighting binds it, every later one
+- "{{name}}": an id (UUID) or a token (access_token_N, refresh_token_N,
+  token_N: a JWT or an opaque string); the first sighting binds it, every later one
   must be the same value, and two names never share one value;
 - "{{~datetime:tsN}}": any datetime of the recorded shapes (rebinds tsN,
   which a later request may echo as "{{tsN}}"); "{{~date}}": any date.
@@ -38,14 +39,16 @@ GOLDEN = Path(__file__).resolve().parent / "golden" / "kitsu_studio.json"
 FORMAT = "restd-golden/1"
 PLACEHOLDER = re.compile(r"\{\{([^{}]+)\}\}")
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-JWT = r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_REPORTED = 20
 
 
+TOKEN = r"[A-Za-z0-9._~+/=-]{16,}"  # access and refresh tokens: JWTs or opaque strings
+
+
 def _value_re(name):
-    return JWT if name == "token" or name.startswith(("token_", "access_token", "refresh_token")) else UUID
+    return TOKEN if name.startswith(("token_", "access_token_", "refresh_token_")) else UUID
 
 
 class Unbound(Exception):
