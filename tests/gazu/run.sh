@@ -13,7 +13,9 @@
 # script prints "skipped" and exits 77.
 #
 # Steps: a scratch directory in /tmp; build/restd (RESTD=... to choose
-# another) serves apps/kitsu on a free loopback port with a new database;
+# another) serves a copy of apps/kitsu (app.yaml, and seed.json when there
+# is one: what the replay test serves) on a free loopback port with a new
+# database;
 # when the app has an `auth:` section the admin account of
 # tests/http/kitsu_helpers.py (the same fields, so the golden login replays)
 # is created first with `restd user add`;
@@ -53,9 +55,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$((20000 + RANDOM % 20000))
-while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
 DB=$TMP/kitsu.db
+# The app as tests/http/test_kitsu_golden.py serves it: the app file and its seed rows.
+mkdir "$TMP/app"; cp "$APP/app.yaml" "$TMP/app/"
+[[ ! -f $APP/seed.json ]] || cp "$APP/seed.json" "$TMP/app/"
+APP=$TMP/app
 
 if grep -q '^auth:' "$APP/app.yaml"; then
   printf '%s\n' "$PASSWORD" | "$RESTD" user add --app "$APP" --db "sqlite:$DB" --password-stdin \
@@ -65,13 +69,21 @@ else
   echo "note: $APP/app.yaml has no auth: section; no admin account, the auth steps will fail"
 fi
 
-"$RESTD" serve --app "$APP" --db "sqlite:$DB" --listen "127.0.0.1:$port" --workers 1 \
-  --log-level warn >"$TMP/restd.log" 2>&1 &
-PID=$!
-for ((i = 0; i < 150; i++)); do
-  curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port/health" 2>/dev/null && break
-  kill -0 "$PID" 2>/dev/null || { cat "$TMP/restd.log" >&2; echo "run.sh: restd exited" >&2; exit 2; }
-  sleep 0.1
+# A free loopback port; when someone takes it first, restd says so and another is tried.
+port=$((20000 + RANDOM % 20000))
+for ((try = 0; ; try++)); do
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  "$RESTD" serve --app "$APP" --db "sqlite:$DB" --listen "127.0.0.1:$port" --workers 1 \
+    --log-level warn >"$TMP/restd.log" 2>&1 &
+  PID=$!
+  for ((i = 0; i < 150; i++)); do
+    curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port/health" 2>/dev/null && break 2
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=
+  if ((try < 3)) && grep -q 'in use' "$TMP/restd.log"; then port=$((port + 1)); continue; fi
+  cat "$TMP/restd.log" >&2; echo "run.sh: restd did not start" >&2; exit 2
 done
 
 rc=0
@@ -80,7 +92,8 @@ commit=$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 if [[ $RECORD == 1 ]]; then
   mkdir -p "$(dirname "$GOLDEN")"
   export STUDIO_RECORD=$TMP/golden.json
-  export STUDIO_META='{"restd_commit": "'"$commit"'", "recorded": "'"$(date -u +%Y-%m-%d)"'"}'
+  auth=false; grep -q '^auth:' "$APP/app.yaml" && auth=true
+  export STUDIO_META='{"restd_commit": "'"$commit"'", "recorded": "'"$(date -u +%Y-%m-%d)"'", "app_auth": '"$auth"'}'
 fi
 KITSU_HOST="http://127.0.0.1:$port/api" KITSU_EMAIL=$EMAIL KITSU_PASSWORD=$PASSWORD \
   /usr/bin/python3 "$ROOT/tests/gazu/studio.py" || rc=$?

@@ -151,7 +151,8 @@ def seed_task_status():
 @step
 def seed_asset_types():
     assert {"Character", "Prop", "Environment", "FX"} <= set(names(gazu.asset.all_asset_types()))
-    S["character"] = row_of(gazu.asset.get_asset_type_by_name("Character"), "AssetType",
+    # By name gazu asks data/entity-types, whose rows Zou types "EntityType".
+    S["character"] = row_of(gazu.asset.get_asset_type_by_name("Character"), "EntityType",
                             name="Character")
 
 

@@ -28,12 +28,13 @@ then review `git diff tests/http/golden/kitsu_studio.json` and commit it.
 import copy
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 import requests
 
-from kitsu_helpers import kitsu_server
+from kitsu_helpers import KITSU_DIR, has_auth, kitsu_app_yaml, kitsu_server
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "kitsu_studio.json"
 FORMAT = "restd-golden/1"
@@ -243,9 +244,22 @@ def golden():
     return g
 
 
+def with_app_files(factory):
+    """A factory for kitsu_server that puts the app's seed file (when it has
+    one) beside the app file before the server starts, as tests/gazu/run.sh
+    serves it when recording."""
+    def start(app_yaml):
+        srv = factory(app_yaml, start=False)
+        if (KITSU_DIR / "seed.json").exists():
+            shutil.copy(KITSU_DIR / "seed.json", srv.app_dir / "seed.json")
+        srv.start()
+        return srv
+    return start
+
+
 @pytest.fixture(scope="module")
 def srv(module_server):
-    return kitsu_server(module_server)
+    return kitsu_server(with_app_files(module_server))
 
 
 def test_golden_file_is_well_formed(golden):
@@ -262,6 +276,11 @@ def test_golden_file_is_well_formed(golden):
 
 
 def test_studio_session_replays(srv, golden):
+    auth = has_auth(kitsu_app_yaml())
+    assert golden.get("app_auth") == auth, (
+        f"{GOLDEN.name} was recorded on apps/kitsu {'with' if golden.get('app_auth') else 'without'} "
+        f"an auth: section, and the app now has {'one' if auth else 'none'}: every exchange differs; "
+        "re-record it (see this module's docstring)")
     report = replay(srv.url, golden)
     n = sum(1 for ex in golden["exchanges"] if ex["checked"])
     assert not report, (f"{len(report)} mismatches in the {n} checked exchanges "
