@@ -11,8 +11,8 @@ that passed when it was recorded ("checked": true):
   lengths and order, the same JSON types (true is not 1, 1 is not 1.0);
 - stable values exactly;
 - "{{name}}": an id (UUID) or a token (access_token_N, refresh_token_N,
-  token_N: a JWT or an opaque string); the first sighting binds it, every later one
-  must be the same value, and two names never share one value;
+  token_N: a JWT or an opaque string); the first sighting binds it, every
+  later one must be the same value, and two names never share one value;
 - "{{~datetime:tsN}}": any datetime of the recorded shapes (rebinds tsN,
   which a later request may echo as "{{tsN}}"); "{{~date}}": any date.
 
