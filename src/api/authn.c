@@ -26,7 +26,6 @@
 #include "rd_limits.h"
 #include "auth/jwt.h"
 #include "auth/secret.h"
-#include "auth/totp.h"
 #include "json/jin.h"
 #include "json/jw.h"
 #include "store/authdb.h"
@@ -948,74 +947,51 @@ static void credentials_accepted(rq *r, session *s)
     api_handle(r);
 }
 
-static void code_stored(rq *r, store_write *w)
+static void code_checked(rq *r, mfa_result res, void *ctx)
 {
-    session *s = w->ctx;
-    if (w->err == RD_UNAUTHORIZED) {
-        /* another request spent this code first */
-        log_warn("msg=\"two-factor code replayed\" peer=%s", r->peer);
-        unauthorized(r, "the two-factor code was used before; send the next one", false);
-        return;
-    }
-    if (w->err != RD_OK) {
-        problem_send(r, RD_UNAVAILABLE, "the server is busy; retry shortly", NULL);
-        return;
-    }
-    credentials_accepted(r, s);
-}
-
-/* The password was right; an account with TOTP also needs a current code
- * in x-two-factor-code, each code once (its counter is stored). */
-static void second_factor(rq *r, session *s)
-{
-    const char *secret = NULL;
-    long long last = 0;
-    rd_err e = store_auth_totp(r->conn, s->user.id, r->a, &secret, &last);
-    if (e == RD_NOT_FOUND) {
+    session *s = ctx;
+    switch (res) {
+    case MFA_PASSED:
+    case MFA_NONE:
         credentials_accepted(r, s);
         return;
-    }
-    if (e != RD_OK) {
-        problem_send(r, RD_UNAVAILABLE, NULL, NULL);
-        return;
-    }
-    size_t cl = 0;
-    const char *code = rq_req_header(r, "x-two-factor-code", &cl);
-    if (!code || cl == 0) {
+    case MFA_MISSING: /* not counted: the password was right */
         unauthorized(r, "this account uses two-factor authentication: send the current code in the "
                         "x-two-factor-code header",
                      false);
         return;
-    }
-    uint64_t matched = 0;
-    totp_result t = cl > RD_MAX_TWO_FACTOR_CODE ? TOTP_WRONG
-                                                : totp_verify(secret, code, cl, time(NULL), (uint64_t)last, &matched);
-    if (t == TOTP_BAD_SECRET) {
-        log_error("msg=\"stored TOTP secret is not valid\" user=%s", s->user.id);
-        problem_send(r, RD_INTERNAL, NULL, NULL);
-        return;
-    }
-    if (t == TOTP_REPLAY) {
+    case MFA_REPLAYED:
         log_warn("msg=\"two-factor code replayed\" peer=%s", r->peer);
         credentials_failed(r, s, "the two-factor code was used before; send the next one");
         return;
-    }
-    if (t != TOTP_OK) {
+    case MFA_WRONG:
         credentials_failed(r, s, "the two-factor code is not valid");
         return;
-    }
-    s->job.ap = r->app;
-    s->job.now = (long long)time(NULL);
-    s->job.user_id = s->user.id;
-    s->job.totp_counter = (long long)matched;
-    store_write *w = arena_zalloc(r->a, sizeof *w);
-    w->op = STORE_RUN;
-    w->run = authdb_totp_use;
-    w->ctx = &s->job;
-    w->a = r->a;
-    _Static_assert(offsetof(session, job) == 0, "ctx doubles as the session");
-    if (rq_write(r, w, code_stored) != RD_OK)
+    case MFA_LOCKED:
+        too_many(r, RD_MFA_LOCK_SEC);
+        return;
+    case MFA_BUSY:
         problem_send(r, RD_UNAVAILABLE, "the server is busy; retry shortly", NULL);
+        return;
+    case MFA_ERROR:
+        break;
+    }
+    problem_send(r, RD_INTERNAL, NULL, NULL);
+}
+
+/* The password was right; an account with TOTP on (through the TOTP route
+ * or `restd user totp`) also needs a current code in x-two-factor-code.
+ * api/mfa.h checks it and spends it on the writer, so each code works once. */
+static void second_factor(rq *r, session *s)
+{
+    size_t cl = 0;
+    const char *code = rq_req_header(r, "x-two-factor-code", &cl);
+    mfa_codes codes = {0};
+    if (code && cl > 0) { /* any length: totp_verify takes only 6 digits */
+        codes.totp = code;
+        codes.totp_len = cl;
+    }
+    mfa_check(r, s->user.id, &codes, code_checked, s);
 }
 
 static void credentials_checked(rq *r, pwjob *j)

@@ -352,7 +352,7 @@ static void check_end(rq *r, mfa__op *o, mfa_result res)
     const char *k = fail_key(r, o->user_id);
     if (res == MFA_PASSED)
         throttle_clear(r->mfa->thr, k, strlen(k));
-    else if (res == MFA_WRONG && throttle_fail(r->mfa->thr, k, strlen(k), &fail_rule, time(NULL)))
+    else if ((res == MFA_WRONG || res == MFA_REPLAYED) && throttle_fail(r->mfa->thr, k, strlen(k), &fail_rule, time(NULL)))
         log_warn("msg=\"second factor locked\" user=%s", o->user_id);
     o->done(r, res, o->ctx);
 }
@@ -363,7 +363,10 @@ static void code_used(rq *r, store_write *w)
     if (w->err != RD_OK)
         check_end(r, o, w->err == RD_UNAVAILABLE ? MFA_BUSY : MFA_ERROR);
     else
-        check_end(r, o, o->job.result == MFADB_OK ? MFA_PASSED : MFA_WRONG);
+        check_end(r, o,
+                  o->job.result == MFADB_OK       ? MFA_PASSED
+                  : o->job.result == MFADB_REPLAY ? MFA_REPLAYED
+                                                  : MFA_WRONG);
 }
 
 static void recovery_matched(rq *r, mfa__op *o)

@@ -242,18 +242,20 @@ static bool read_wrow(sqlite3 *db, const char *user_id, wrow *r)
 /* Check j->code against the row for j->kind and consume it: a TOTP code's
  * counter becomes the last one; a mailed code is cleared. A wrong mailed
  * code counts a try, and the last allowed try clears the code. */
-static bool check_code(sqlite3 *db, mfadb_job *j, wrow *r, bool *ok)
+static bool check_code(sqlite3 *db, mfadb_job *j, wrow *r, mfadb_result *res)
 {
-    *ok = false;
+    *res = MFADB_WRONG;
     if (j->kind == MFA_TOTP) {
         uint64_t matched = 0;
         totp_result tr = totp_verify(r->secret, j->code, j->code_len, (time_t)j->now,
                                      (uint64_t)(r->totp_last < 0 ? 0 : r->totp_last), &matched);
-        if (tr == TOTP_REPLAY)
+        if (tr == TOTP_REPLAY) {
             log_warn("msg=\"totp code replayed\" user=%s", j->user_id);
+            *res = MFADB_REPLAY;
+        }
         if (tr != TOTP_OK)
             return true;
-        *ok = true;
+        *res = MFADB_OK;
         return EXEC(db, "UPDATE _restd_mfa SET totp_last = ?2, updated_at = ?3 WHERE user_id = ?1", "tii", j->user_id,
                     (long long)matched, j->now);
     }
@@ -262,7 +264,7 @@ static bool check_code(sqlite3 *db, mfadb_job *j, wrow *r, bool *ok)
     char h[AUTHSECRET_HASH_LEN + 1];
     mfadb_code_hash(j->user_id, j->code, j->code_len, h);
     if (j->code_len == RD_EMAIL_OTP_DIGITS && authsecret_equal(h, r->code_hash, AUTHSECRET_HASH_LEN)) {
-        *ok = true;
+        *res = MFADB_OK;
         return EXEC(db,
                     "UPDATE _restd_mfa SET email_code_hash = NULL, email_code_tries = 0, updated_at = ?2"
                     " WHERE user_id = ?1",
@@ -316,6 +318,20 @@ bool mfadb_totp_begin(sqlite3 *db, store_write *w)
     return true;
 }
 
+bool mfadb_totp_set(sqlite3 *db, store_write *w)
+{
+    mfadb_job *j = w->ctx;
+    if (!ensure_row(db, j->user_id, j->now) ||
+        !EXEC(db,
+              "UPDATE _restd_mfa SET totp_secret = ?2, totp_last = 0, totp_enabled = 1,"
+              " preferred = coalesce(preferred, 'totp'), updated_at = ?3 WHERE user_id = ?1",
+              "tti", j->user_id, j->secret, j->now) ||
+        !mirror(db, w, j))
+        return db_fail(w);
+    j->result = MFADB_OK;
+    return true;
+}
+
 static bool store_set(sqlite3 *db, const char *user_id, const char *const *hashes, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -347,10 +363,10 @@ bool mfadb_enable(sqlite3 *db, store_write *w)
         j->result = MFADB_NOT_ON;
         return true;
     }
-    bool ok;
+    mfadb_result ok;
     if (!check_code(db, j, &r, &ok))
         return db_fail(w);
-    if (!ok) {
+    if (ok != MFADB_OK) {
         j->result = MFADB_WRONG;
         return true;
     }
@@ -414,10 +430,8 @@ bool mfadb_use(sqlite3 *db, store_write *w)
         j->result = MFADB_NOT_ON;
         return true;
     }
-    bool ok;
-    if (!check_code(db, j, &r, &ok))
+    if (!check_code(db, j, &r, &j->result))
         return db_fail(w);
-    j->result = ok ? MFADB_OK : MFADB_WRONG;
     return true;
 }
 

@@ -113,6 +113,11 @@ def login(srv, user, **kw):
     return call(srv, "POST", "/api/auth/login", json={"username": user, "password": PASSWORD}, **kw)
 
 
+def login_2fa(srv, user, code):
+    body = {"username": user, "password": PASSWORD, "totp": code}
+    return call(srv, "POST", "/api/auth/login", json=body)
+
+
 def still_serving(srv):
     assert srv.alive()
     assert call(srv, "GET", "/health").status_code == 200
@@ -304,8 +309,10 @@ def test_two_factor_code_is_needed_once_totp_is_on(server):
     r = call(srv, "GET", "cards", headers={"Authorization": creds("kirk2fa", "nope"), "x-api_key": key,
                                            "x-two-factor-code": totp(secret, now + 60)})
     assert assert_401(r)["detail"] == "invalid credentials"
-    still = {"Authorization": f"Bearer {login(srv, 'kirk2fa').json()['access_token']}"}
-    assert call(srv, "GET", "cards", headers=still).status_code == 200
+    # the login route knows the CLI's enrolment too: it asks for a code
+    r = login(srv, "kirk2fa")
+    assert r.status_code == 401 and "second factor" in r.json()["detail"]
+    assert login_2fa(srv, "kirk2fa", nxt).status_code == 401  # spent by the header
 
 
 def test_user_totp_command(server):
@@ -323,7 +330,35 @@ def test_user_totp_command(server):
     h = {"Authorization": creds("re"), "x-api_key": key}
     if totp(old, now) != totp(new, now):
         assert_401(call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(old, now)}), "not valid")
-    assert call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(new, now)}).status_code == 200
+    # one secret, one counter for both ways in: a code the login spent is
+    # spent for the header too
+    r = login_2fa(srv, "re", totp(new, now))
+    assert r.status_code == 200, r.text
+    assert_401(call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(new, now)}), "used before")
+    r = call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(new, now + 30)})
+    assert r.status_code == 200, r.text
+
+
+def test_totp_enrolled_over_http_guards_the_credentials_scheme(server):
+    """Enrolment through the TOTP route (PUT then POST, as Zou's clients
+    do) turns the x-two-factor-code header on for the credentials scheme."""
+    srv = server(APP.replace("logout: /api/auth/logout}", "logout: /api/auth/logout, totp: /api/auth/totp}"))
+    add_user(srv, "web", "reader")
+    key = new_key(srv, "web")
+    tok = {"Authorization": f"Bearer {login(srv, 'web').json()['access_token']}"}
+    r = call(srv, "PUT", "/api/auth/totp", headers=tok)
+    assert r.status_code == 200, r.text
+    secret = r.json()["otp_secret"]
+    h = {"Authorization": creds("web"), "x-api_key": key}
+    # pending, not confirmed: no code needed yet
+    assert call(srv, "GET", "cards", headers=h).status_code == 200
+    now = time.time()
+    r = call(srv, "POST", "/api/auth/totp", headers=tok, json={"totp": totp(secret, now - 30)})
+    assert r.status_code == 200, r.text
+    assert_401(call(srv, "GET", "cards", headers=h), "x-two-factor-code")
+    assert_401(call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(secret, now - 30)}), "used before")
+    assert call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(secret, now)}).status_code == 200
+    assert_401(call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(secret, now)}), "used before")
 
 
 def test_two_requests_with_one_code_one_wins(server):
