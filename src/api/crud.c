@@ -13,6 +13,7 @@
 #include "api/authz.h"
 #include "api/listq.h"
 #include "api/query.h"
+#include "api/signin.h"
 #include "app/types.h"
 #include "json/jin.h"
 #include "json/jw.h"
@@ -705,7 +706,7 @@ void api_handle(rq *r)
         problem_send(r, e, detail, NULL);
         return;
     }
-    if (authn_route(r))
+    if (signin_route(r))
         return;
     size_t bl = strlen(ap->base_path);
     if (n <= bl + 1 || memcmp(p, ap->base_path, bl) != 0 || p[bl] != '/') {
