@@ -26,6 +26,7 @@
 #include "api/api.h"
 #include "api/authn.h"
 #include "api/query.h"
+#include "api/signin.h"
 #include "api/throttle.h"
 #include "auth/secret.h"
 #include "auth/totp.h"
@@ -189,7 +190,9 @@ bool mfa__write_failed(rq *r, store_write *w)
     return true;
 }
 
-static void send_codes(rq *r, mfa__op *o, bool stored)
+/* {"otp_recovery_codes": [...] or null}, and the tokens of a new session
+ * when access is not NULL. */
+static void send_codes(rq *r, mfa__op *o, bool stored, const char *access, const char *refresh)
 {
     buf *b;
     jw *w = mfa__begin(r, &b);
@@ -201,6 +204,12 @@ static void send_codes(rq *r, mfa__op *o, bool stored)
         jw_arr_end(w);
     } else {
         jw_null(w); /* a set exists from another factor: it stays (Zou) */
+    }
+    if (access) {
+        jw_keyz(w, "access_token");
+        jw_strz(w, access);
+        jw_keyz(w, "refresh_token");
+        jw_strz(w, refresh);
     }
     jw_obj_end(w);
     mfa__send_body(r, 200, "OK", b);
@@ -597,6 +606,12 @@ static const char *const failed_msg[MFA__KINDS] = {
 static const char *const not_on_msg[MFA__KINDS] = {
     [MFA_TOTP] = "TOTP not enabled.", [MFA_EMAIL_OTP] = "OTP by email not enabled."};
 
+static void enabled_with_tokens(rq *r, const char *access, const char *refresh, void *ctx)
+{
+    mfa__op *o = ctx;
+    send_codes(r, o, o->job.codes_stored, access, refresh);
+}
+
 static void enabled(rq *r, store_write *w)
 {
     mfa__op *o = w->ctx;
@@ -605,7 +620,12 @@ static void enabled(rq *r, store_write *w)
     switch (o->job.result) {
     case MFADB_OK:
         log_info("msg=\"second factor enabled\" user=%s factor=%s", o->user_id, kind_label[o->kind]);
-        send_codes(r, o, o->job.codes_stored);
+        /* Zou answers a new session too (its tokens then lose the claim
+         * that 2FA must be set up); restd issues one when it has a login */
+        if (r->app->auth->login_path)
+            signin_issue(r, o->user_id, r->user_role, enabled_with_tokens, o);
+        else
+            send_codes(r, o, o->job.codes_stored, NULL, NULL);
         return;
     case MFADB_ALREADY:
         mfa__refuse(r, RD_BAD_REQUEST, already_msg[o->kind], NULL);
@@ -715,7 +735,7 @@ static void replaced(rq *r, store_write *w)
     if (mfa__write_failed(r, w))
         return;
     log_info("msg=\"recovery codes replaced\" user=%s", o->user_id);
-    send_codes(r, o, true);
+    send_codes(r, o, true, NULL, NULL);
 }
 
 static void recovery_generated(rq *r, mfa__op *o)
