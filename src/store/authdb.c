@@ -96,20 +96,32 @@ rd_err store_auth_user_by_id(store_conn *c, const app *ap, const char *id, arena
     return read_user(st, a, out);
 }
 
+const char *store_auth_login_match(const app *ap, arena *a)
+{
+    const app_auth *au = ap->auth;
+    if (!au->n_login_also)
+        return arena_printf(a, "WHERE t.\"%s\" = ?1", au->login->name);
+    buf where, order;
+    buf_init(&where, a, 512);
+    buf_init(&order, a, 512);
+    buf_printf(&where, "WHERE t.\"%s\" = ?1 OR (?1 <> '' AND (", au->login->name);
+    buf_printf(&order, " ORDER BY CASE WHEN t.\"%s\" = ?1 THEN 0", au->login->name);
+    for (size_t i = 0; i < au->n_login_also; i++) {
+        const char *f = au->login_also[i]->name;
+        buf_printf(&where, "%st.\"%s\" = ?1", i ? " OR " : "", f);
+        buf_printf(&order, " WHEN t.\"%s\" = ?1 THEN %zu", f, i + 1);
+    }
+    buf_printf(&order, " END, t.rowid LIMIT 1");
+    return arena_printf(a, "%s))%s", buf_cstr(&where), buf_cstr(&order));
+}
+
 rd_err store_auth_user_by_any_login(store_conn *c, const app *ap, const char *login, arena *a, auth_user *out)
 {
-    rd_err e = store_auth_user_by_login(c, ap, login, a, out);
-    const app_auth *au = ap->auth;
-    for (size_t i = 0; e == RD_NOT_FOUND && i < au->n_login_also && login[0]; i++) {
-        const char *where =
-            arena_printf(a, "WHERE t.\"%s\" = ?1 ORDER BY t.rowid LIMIT 1", au->login_also[i]->name);
-        sqlite3_stmt *st = store__stmt(store__conn_cache(c), user_sql(ap, a, where));
-        if (!st)
-            return RD_INTERNAL;
-        sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-        e = read_user(st, a, out);
-    }
-    return e;
+    sqlite3_stmt *st = store__stmt(store__conn_cache(c), user_sql(ap, a, store_auth_login_match(ap, a)));
+    if (!st)
+        return RD_INTERNAL;
+    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+    return read_user(st, a, out);
 }
 
 rd_err store_auth_user_by_key(store_conn *c, const app *ap, const char *key_hash, arena *a, auth_user *out)

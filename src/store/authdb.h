@@ -33,6 +33,10 @@ rd_err store_auth_user_by_id(store_conn *c, const app *ap, const char *id, arena
 /* A sign-in name: the login field first, then each of auth.login_also in
  * order (the earliest-created row with that value; "" never matches). */
 rd_err store_auth_user_by_any_login(store_conn *c, const app *ap, const char *login, arena *a, auth_user *out);
+/* The WHERE ... ORDER BY ... LIMIT 1 tail of that lookup over the users
+ * table aliased t, the name bound as ?1: for every statement that finds
+ * an account by a sign-in name (store/mfadb.c too). In a. */
+const char *store_auth_login_match(const app *ap, arena *a);
 /* Whether an access token id was revoked (logout, refresh reuse). */
 rd_err store_auth_revoked(store_conn *c, const char *jti, bool *out);
 

@@ -117,7 +117,7 @@ static bool ensure_row(sqlite3 *db, const char *user_id, long long now)
  * false when there is none or it is not active. */
 static bool find_login(sqlite3 *db, store_write *w, mfadb_job *j)
 {
-    const char *sql = user_sql(j->ap, w->a, arena_printf(w->a, "WHERE t.\"%s\" = ?1", j->ap->auth->login->name));
+    const char *sql = user_sql(j->ap, w->a, store_auth_login_match(j->ap, w->a));
     sqlite3_stmt *st = prep(db, sql, "t", j->login);
     bool found = false;
     if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 2)) {
@@ -180,10 +180,11 @@ rd_err mfadb_get(store_conn *c, const app *ap, const char *user_id, arena *a, mf
 rd_err mfadb_reset_get(store_conn *c, const app *ap, const char *login, arena *a, const char **user_id,
                        const char **token_hash, long long *expires)
 {
+    /* the account the name finds, then its pending token (if any) */
     const char *sql = arena_printf(a,
-                                   "SELECT r.user_id, r.token_hash, r.expires_at FROM \"%s\" AS t"
-                                   " JOIN _restd_reset AS r ON r.user_id = t.\"id\" WHERE t.\"%s\" = ?1",
-                                   ap->auth->users->name, ap->auth->login->name);
+                                   "SELECT r.user_id, r.token_hash, r.expires_at FROM _restd_reset AS r"
+                                   " WHERE r.user_id = (SELECT t.\"id\" FROM \"%s\" AS t %s)",
+                                   ap->auth->users->name, store_auth_login_match(ap, a));
     sqlite3_stmt *st = store__stmt(store__conn_cache(c), sql);
     if (!st)
         return RD_INTERNAL;
