@@ -217,29 +217,6 @@ static void send_codes(rq *r, mfa__op *o, bool stored, const char *access, const
 
 /* ---- request bodies ---------------------------------------------------- */
 
-/* The JSON object body, or {} when there is none. NULL after answering. */
-json_t *mfa__read_body(rq *r)
-{
-    if (!r->body_len)
-        return json_object();
-    if (!api_json_media_type(r->content_type, r->content_type_len)) {
-        problem_send(r, RD_MEDIA_TYPE, "the request body must be JSON (Content-Type: application/json)", NULL);
-        return NULL;
-    }
-    const char *msg = NULL;
-    json_t *body = jin_parse(r->body, r->body_len, r->a, &msg);
-    if (!body) {
-        problem_send(r, RD_BAD_JSON, msg, NULL);
-        return NULL;
-    }
-    if (!json_is_object(body)) {
-        json_decref(body);
-        problem_send(r, RD_BAD_REQUEST, "the request body must be a JSON object", NULL);
-        return NULL;
-    }
-    return body;
-}
-
 /* Member key of body as an arena string: absent or null leaves *out NULL;
  * another type, or more than max bytes, answers 400 and returns false. */
 bool mfa__body_str(rq *r, const json_t *body, const char *key, size_t max, const char **out, size_t *len)
@@ -901,7 +878,7 @@ static void run_signed(rq *r, signed_fn fn)
 {
     if (!authn_require(r))
         return;
-    json_t *body = mfa__read_body(r);
+    json_t *body = api_json_object(r, true);
     if (!body)
         return;
     mfa__op *o = mfa__op_new(r, r->user_id);

@@ -357,30 +357,10 @@ static const char *body_str(const json_t *body, const char *key, size_t *len)
     return json_string_value(v);
 }
 
-static json_t *read_json(rq *r)
-{
-    if (!api_json_media_type(r->content_type, r->content_type_len)) {
-        problem_send(r, RD_MEDIA_TYPE, "the request body must be JSON (Content-Type: application/json)", NULL);
-        return NULL;
-    }
-    const char *msg = NULL;
-    json_t *body = jin_parse(r->body ? r->body : "", r->body_len, r->a, &msg);
-    if (!body) {
-        problem_send(r, RD_BAD_JSON, msg, NULL);
-        return NULL;
-    }
-    if (!json_is_object(body)) {
-        json_decref(body);
-        problem_send(r, RD_BAD_REQUEST, "the request body must be a JSON object", NULL);
-        return NULL;
-    }
-    return body;
-}
-
 static void h_login(rq *r)
 {
     const app_auth *au = r->app->auth;
-    json_t *body = read_json(r);
+    json_t *body = api_json_object(r, false);
     if (!body)
         return;
     size_t ll = 0, pl = 0, kl = 0;
@@ -484,7 +464,7 @@ static void h_refresh(rq *r)
         if (!(tok = bearer_refresh(r, &n)))
             return;
     } else {
-        if (!(body = read_json(r)))
+        if (!(body = api_json_object(r, false)))
             return;
         tok = body_str(body, "refresh_token", &n);
     }
@@ -520,7 +500,7 @@ static void h_logout(rq *r)
     s->job.ap = r->app;
     s->job.now = (long long)time(NULL);
     if (r->body_len) {
-        json_t *body = read_json(r);
+        json_t *body = api_json_object(r, false);
         if (!body)
             return;
         size_t n = 0;
@@ -647,7 +627,7 @@ static void h_change_password(rq *r)
     const app_auth *au = r->app->auth;
     if (!authn_require(r))
         return;
-    json_t *body = read_json(r);
+    json_t *body = api_json_object(r, false);
     if (!body)
         return;
     size_t ol = 0, nl = 0, cl = 0;

@@ -11,21 +11,14 @@ import re
 import pytest
 
 from kitsu_helpers import add_person, kitsu_server
-from mail_helpers import Mailbox, mailed_code, mailed_token, settle_step, totp
+from mail_helpers import box, mailed_code, mailed_token, settle_step, smtp_args, totp  # noqa: F401 (box)
 
 PASSWORD = "kitsu person password 7"
 
 
 @pytest.fixture(scope="module")
-def box():
-    b = Mailbox().start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture(scope="module")
 def kitsu(module_server, box):
-    mail = ["--smtp-url", box.url, "--mail-from", "kitsu@example.com"]
+    mail = smtp_args(box, "kitsu@example.com")
     return kitsu_server(lambda app_yaml: module_server(app_yaml, extra_args=mail))
 
 

@@ -12,7 +12,8 @@ import time
 import pytest
 
 from harness import restd_bin, sanitizer_env
-from mail_helpers import (Mailbox, add_user, bearer, login, mailed_code, settle_step, token_of, totp)
+from mail_helpers import (add_user, bearer, box, login, mailed_code, settle_step, smtp_args,  # noqa: F401 (box)
+                          token_of, totp)
 
 ROUTES = ("{login: /auth/login, refresh: /auth/refresh, logout: /auth/logout, totp: /auth/totp,"
           " email_otp: /auth/email-otp, recovery_codes: /auth/recovery-codes, reset_password: /auth/reset-password}")
@@ -51,22 +52,15 @@ models:
 
 
 @pytest.fixture(scope="module")
-def box():
-    b = Mailbox().start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture(scope="module")
 def app(module_server, box):
     return module_server(APP % {"errors": "problem", "routes": ROUTES},
-                         extra_args=["--smtp-url", box.url, "--mail-from", "restd@example.com"])
+                         extra_args=smtp_args(box))
 
 
 @pytest.fixture(scope="module")
 def zou_app(module_server, box):
     return module_server(APP % {"errors": "zou", "routes": ROUTES},
-                         extra_args=["--smtp-url", box.url, "--mail-from", "restd@example.com"])
+                         extra_args=smtp_args(box))
 
 
 _n = [0]
