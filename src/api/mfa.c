@@ -338,7 +338,8 @@ static void check_end(rq *r, mfa__op *o, mfa_result res)
     const char *k = fail_key(r, o->user_id);
     if (res == MFA_PASSED)
         throttle_clear(r->mfa->thr, k, strlen(k));
-    else if ((res == MFA_WRONG || res == MFA_REPLAYED) && throttle_fail(r->mfa->thr, k, strlen(k), &fail_rule, time(NULL)))
+    else if ((res == MFA_WRONG || res == MFA_REPLAYED) &&
+             throttle_fail(r->mfa->thr, k, strlen(k), &fail_rule, time(NULL)))
         log_warn("msg=\"second factor locked\" user=%s", o->user_id);
     o->done(r, res, o->ctx);
 }

@@ -45,14 +45,14 @@ typedef struct mfa_codes {
 } mfa_codes;
 
 typedef enum mfa_result {
-    MFA_PASSED,  /* a code matched; it is spent (a TOTP step, a mailed code, a recovery code) */
-    MFA_NONE,    /* the account has no second factor enabled: nothing to check */
-    MFA_MISSING, /* it has one, and no code for an enabled factor was offered */
-    MFA_WRONG,    /* the code is wrong, expired or used already (counted as a failure) */
+    MFA_PASSED,   /* a code matched; it is spent (a TOTP step, a mailed code, a recovery code) */
+    MFA_NONE,     /* the account has no second factor enabled: nothing to check */
+    MFA_MISSING,  /* it has one, and no code for an enabled factor was offered */
+    MFA_WRONG,    /* the code is wrong or expired (counted as a failure) */
     MFA_REPLAYED, /* a TOTP code that was right but is spent already (counted, as MFA_WRONG) */
-    MFA_LOCKED,  /* too many failures for this account lately: try again in a minute */
-    MFA_BUSY,    /* the writer or the hashing pool is full: answer 503 */
-    MFA_ERROR,   /* the account is gone or the database failed: answer 500 */
+    MFA_LOCKED,   /* too many failures for this account lately: try again in a minute */
+    MFA_BUSY,     /* the writer or the hashing pool is full: answer 503 */
+    MFA_ERROR,    /* the account is gone or the database failed: answer 500 */
 } mfa_result;
 
 /*

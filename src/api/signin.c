@@ -23,7 +23,6 @@
 #include "api/listq.h"
 #include "api/mfa.h"
 #include "rd_limits.h"
-#include "json/jin.h"
 #include "json/jw.h"
 #include "util/log.h"
 
@@ -592,7 +591,8 @@ static void pwchange_checked(rq *r, pwjob *j)
         return;
     }
     if (!j->ok) {
-        long lock = throttle_fail(r->authn->thr, c->throttle_key, strlen(c->throttle_key), &authn__account_rule, time(NULL));
+        long lock = throttle_fail(r->authn->thr, c->throttle_key, strlen(c->throttle_key), &authn__account_rule,
+                                  time(NULL));
         if (lock)
             log_warn("msg=\"change of password locked\" peer=%s lock_sec=%ld", r->peer, lock);
         problem_send(r, RD_BAD_REQUEST, "Old password is wrong.", NULL);

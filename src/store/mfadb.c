@@ -113,8 +113,9 @@ static bool ensure_row(sqlite3 *db, const char *user_id, long long now)
     return EXEC(db, "INSERT OR IGNORE INTO _restd_mfa (user_id, updated_at) VALUES (?1, ?2)", "ti", user_id, now);
 }
 
-/* The account with a login (writer thread): id and login into the job;
- * false when there is none or it is not active. */
+/* The account a sign-in name finds (writer thread; the login field, then
+ * auth.login_also, as the login route): its id and login-field value (the
+ * address to mail) into the job; false when none or it is not active. */
 static bool find_login(sqlite3 *db, store_write *w, mfadb_job *j)
 {
     const char *sql = user_sql(j->ap, w->a, store_auth_login_match(j->ap, w->a));
