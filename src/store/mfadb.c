@@ -18,6 +18,30 @@ static const char *const kind_cols[MFA__KINDS] = {[MFA_TOTP] = "totp_enabled", [
 
 /* ---- schema ----------------------------------------------------------- */
 
+/* Databases made before restd had one TOTP store kept the enrolments of
+ * `restd user totp` in _restd_totp. Carry them over (enabled, with their
+ * counter, so a spent code stays spent) and drop that table, so no account
+ * loses its second factor on upgrade. Runs inside the migration. */
+static bool adopt_old_totp(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_restd_totp'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return false;
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return true;
+    if (rc != SQLITE_ROW)
+        return false;
+    return store__exec(db, "INSERT INTO _restd_mfa (user_id, totp_secret, totp_enabled, totp_last, preferred,"
+                           " updated_at) SELECT user_id, secret, 1, last_counter, 'totp', created_at FROM _restd_totp"
+                           " WHERE true ON CONFLICT (user_id) DO UPDATE SET totp_secret = excluded.totp_secret,"
+                           " totp_enabled = 1, totp_last = excluded.totp_last,"
+                           " preferred = coalesce(_restd_mfa.preferred, 'totp');"
+                           " DROP TABLE _restd_totp") == SQLITE_OK;
+}
+
 bool store__mfa_schema(sqlite3 *db, const app *ap)
 {
     const char *u = ap->auth->users->name;
@@ -29,7 +53,7 @@ bool store__mfa_schema(sqlite3 *db, const app *ap)
              " email_otp_enabled INTEGER NOT NULL DEFAULT 0, email_code_hash TEXT, email_code_exp INTEGER,"
              " email_code_tries INTEGER NOT NULL DEFAULT 0, preferred TEXT, updated_at INTEGER NOT NULL) STRICT",
              u);
-    if (store__exec(db, sql) != SQLITE_OK)
+    if (store__exec(db, sql) != SQLITE_OK || !adopt_old_totp(db))
         return false;
     snprintf(sql, sizeof sql,
              "CREATE TABLE IF NOT EXISTS _restd_recovery ("

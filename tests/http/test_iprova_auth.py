@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import sqlite3
 import struct
 import subprocess
 import threading
@@ -359,6 +360,35 @@ def test_totp_enrolled_over_http_guards_the_credentials_scheme(server):
     assert_401(call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(secret, now - 30)}), "used before")
     assert call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(secret, now)}).status_code == 200
     assert_401(call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(secret, now)}), "used before")
+
+
+def test_enrolments_of_the_old_totp_table_are_carried_over(server):
+    """A database from before the single TOTP store has `restd user totp`
+    enrolments in _restd_totp: the next start moves them (secret and
+    counter) into the second-factor tables and drops the old table."""
+    srv = server(APP)
+    add_user(srv, "legacy", "reader")
+    key = new_key(srv, "legacy")
+    srv.stop()
+    db = sqlite3.connect(srv.db_path)
+    uid = db.execute("SELECT id FROM user WHERE username = 'legacy'").fetchone()[0]
+    secret = base64.b32encode(bytes(range(20))).decode()
+    now = time.time()
+    db.execute("CREATE TABLE _restd_totp (user_id TEXT PRIMARY KEY NOT NULL, secret TEXT NOT NULL,"
+               " last_counter INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL) STRICT")
+    db.execute("INSERT INTO _restd_totp VALUES (?, ?, ?, ?)", (uid, secret, int(now // 30) - 1, int(now)))
+    db.commit()
+    db.close()
+    srv.restart()
+    h = {"Authorization": creds("legacy"), "x-api_key": key}
+    assert_401(call(srv, "GET", "cards", headers=h), "x-two-factor-code")
+    # the stored counter came along: the previous step's code is spent
+    assert_401(call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(secret, now - 30)}), "used before")
+    assert call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(secret, now)}).status_code == 200
+    db = sqlite3.connect(srv.db_path)
+    gone = db.execute("SELECT count(*) FROM sqlite_master WHERE name = '_restd_totp'").fetchone()[0]
+    db.close()
+    assert gone == 0
 
 
 def test_two_requests_with_one_code_one_wins(server):
