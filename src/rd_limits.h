@@ -117,8 +117,6 @@
 #define RD_MAX_API_KEY 256
 /* A login name in a credentials header: as long as the login route takes. */
 #define RD_MAX_LOGIN 1024
-/* The longest x-two-factor-code header looked at: a code is 6 digits. */
-#define RD_MAX_TWO_FACTOR_CODE 16
 #define RD_MAX_TRUSTED_PROXIES 16
 
 /* Default and maximum page size of a list. */

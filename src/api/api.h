@@ -5,6 +5,8 @@
 #ifndef RESTD_API_H
 #define RESTD_API_H
 
+#include <jansson.h>
+
 #include "api/validate.h"
 #include "http/rq.h"
 
@@ -20,6 +22,11 @@ void problem_render(const app *app, rd_err e, const char *detail, const verrs *e
 /* Whether a Content-Type value (n bytes, not NUL-terminated) is
  * application/json or application/...+json, with any parameters. */
 bool api_json_media_type(const char *ct, size_t n);
+
+/* The body as one JSON object (a new reference: json_decref it), or NULL
+ * after answering 415 (not JSON), 400 (malformed, duplicate keys, not an
+ * object). An empty body is {} when empty_is_object, else malformed. */
+json_t *api_json_object(rq *r, bool empty_is_object);
 
 /* The status an error gets in app's error style: errors: zou answers
  * validation failures, conflicts, 406 and 415 with 400 (gazu takes any

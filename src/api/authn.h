@@ -1,8 +1,9 @@
 /*
  * Authentication over HTTP for apps with an `auth:` section: the signing
- * key and hashing pool (one per process), bearer-token checks on every
- * model route, the login / refresh / logout routes, and the per-model
- * read/write rights. docs/auth.md describes the behaviour.
+ * key, hashing pool and sign-in throttle (one per process), finding out
+ * who calls on every model route (the schemes of auth.schemes), and the
+ * per-model read/write rights. The sign-in routes that issue tokens are
+ * api/signin.h's. docs/auth.md describes the behaviour.
  */
 #ifndef RESTD_AUTHN_H
 #define RESTD_AUTHN_H
@@ -20,9 +21,6 @@ typedef struct authn authn;
 authn *authn_new(const app *ap, const char *db_path, char **msg);
 void authn_free(authn *a);
 pwpool *authn_pool(const authn *a);
-
-/* If the path is one of the app's auth routes, handle it and return true. */
-bool authn_route(rq *r);
 
 /* Find out who is calling, by the schemes the app lists (auth.schemes:
  * bearer, token, credentials, cookie). true: r->user_* are set, go on.

@@ -14,6 +14,7 @@
 #include "api/ext.h"
 #include "api/listq.h"
 #include "api/query.h"
+#include "api/signin.h"
 #include "app/types.h"
 #include "json/jin.h"
 #include "json/jw.h"
@@ -755,7 +756,7 @@ void api_handle(rq *r)
         problem_send(r, e, detail, NULL);
         return;
     }
-    if (authn_route(r))
+    if (signin_route(r))
         return;
     if (ap->routes && ext_handle(r))
         return;

@@ -26,6 +26,7 @@
 #include "api/api.h"
 #include "api/authn.h"
 #include "api/query.h"
+#include "api/signin.h"
 #include "api/throttle.h"
 #include "auth/secret.h"
 #include "auth/totp.h"
@@ -189,7 +190,9 @@ bool mfa__write_failed(rq *r, store_write *w)
     return true;
 }
 
-static void send_codes(rq *r, mfa__op *o, bool stored)
+/* {"otp_recovery_codes": [...] or null}, and the tokens of a new session
+ * when access is not NULL. */
+static void send_codes(rq *r, mfa__op *o, bool stored, const char *access, const char *refresh)
 {
     buf *b;
     jw *w = mfa__begin(r, &b);
@@ -202,34 +205,17 @@ static void send_codes(rq *r, mfa__op *o, bool stored)
     } else {
         jw_null(w); /* a set exists from another factor: it stays (Zou) */
     }
+    if (access) {
+        jw_keyz(w, "access_token");
+        jw_strz(w, access);
+        jw_keyz(w, "refresh_token");
+        jw_strz(w, refresh);
+    }
     jw_obj_end(w);
     mfa__send_body(r, 200, "OK", b);
 }
 
 /* ---- request bodies ---------------------------------------------------- */
-
-/* The JSON object body, or {} when there is none. NULL after answering. */
-json_t *mfa__read_body(rq *r)
-{
-    if (!r->body_len)
-        return json_object();
-    if (!api_json_media_type(r->content_type, r->content_type_len)) {
-        problem_send(r, RD_MEDIA_TYPE, "the request body must be JSON (Content-Type: application/json)", NULL);
-        return NULL;
-    }
-    const char *msg = NULL;
-    json_t *body = jin_parse(r->body, r->body_len, r->a, &msg);
-    if (!body) {
-        problem_send(r, RD_BAD_JSON, msg, NULL);
-        return NULL;
-    }
-    if (!json_is_object(body)) {
-        json_decref(body);
-        problem_send(r, RD_BAD_REQUEST, "the request body must be a JSON object", NULL);
-        return NULL;
-    }
-    return body;
-}
 
 /* Member key of body as an arena string: absent or null leaves *out NULL;
  * another type, or more than max bytes, answers 400 and returns false. */
@@ -352,7 +338,8 @@ static void check_end(rq *r, mfa__op *o, mfa_result res)
     const char *k = fail_key(r, o->user_id);
     if (res == MFA_PASSED)
         throttle_clear(r->mfa->thr, k, strlen(k));
-    else if (res == MFA_WRONG && throttle_fail(r->mfa->thr, k, strlen(k), &fail_rule, time(NULL)))
+    else if ((res == MFA_WRONG || res == MFA_REPLAYED) &&
+             throttle_fail(r->mfa->thr, k, strlen(k), &fail_rule, time(NULL)))
         log_warn("msg=\"second factor locked\" user=%s", o->user_id);
     o->done(r, res, o->ctx);
 }
@@ -363,7 +350,10 @@ static void code_used(rq *r, store_write *w)
     if (w->err != RD_OK)
         check_end(r, o, w->err == RD_UNAVAILABLE ? MFA_BUSY : MFA_ERROR);
     else
-        check_end(r, o, o->job.result == MFADB_OK ? MFA_PASSED : MFA_WRONG);
+        check_end(r, o,
+                  o->job.result == MFADB_OK       ? MFA_PASSED
+                  : o->job.result == MFADB_REPLAY ? MFA_REPLAYED
+                                                  : MFA_WRONG);
 }
 
 static void recovery_matched(rq *r, mfa__op *o)
@@ -594,6 +584,12 @@ static const char *const failed_msg[MFA__KINDS] = {
 static const char *const not_on_msg[MFA__KINDS] = {
     [MFA_TOTP] = "TOTP not enabled.", [MFA_EMAIL_OTP] = "OTP by email not enabled."};
 
+static void enabled_with_tokens(rq *r, const char *access, const char *refresh, void *ctx)
+{
+    mfa__op *o = ctx;
+    send_codes(r, o, o->job.codes_stored, access, refresh);
+}
+
 static void enabled(rq *r, store_write *w)
 {
     mfa__op *o = w->ctx;
@@ -602,7 +598,12 @@ static void enabled(rq *r, store_write *w)
     switch (o->job.result) {
     case MFADB_OK:
         log_info("msg=\"second factor enabled\" user=%s factor=%s", o->user_id, kind_label[o->kind]);
-        send_codes(r, o, o->job.codes_stored);
+        /* Zou answers a new session too (its tokens then lose the claim
+         * that 2FA must be set up); restd issues one when it has a login */
+        if (r->app->auth->login_path)
+            signin_issue(r, o->user_id, r->user_role, enabled_with_tokens, o);
+        else
+            send_codes(r, o, o->job.codes_stored, NULL, NULL);
         return;
     case MFADB_ALREADY:
         mfa__refuse(r, RD_BAD_REQUEST, already_msg[o->kind], NULL);
@@ -712,7 +713,7 @@ static void replaced(rq *r, store_write *w)
     if (mfa__write_failed(r, w))
         return;
     log_info("msg=\"recovery codes replaced\" user=%s", o->user_id);
-    send_codes(r, o, true);
+    send_codes(r, o, true, NULL, NULL);
 }
 
 static void recovery_generated(rq *r, mfa__op *o)
@@ -878,7 +879,7 @@ static void run_signed(rq *r, signed_fn fn)
 {
     if (!authn_require(r))
         return;
-    json_t *body = mfa__read_body(r);
+    json_t *body = api_json_object(r, true);
     if (!body)
         return;
     mfa__op *o = mfa__op_new(r, r->user_id);

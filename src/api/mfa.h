@@ -45,13 +45,14 @@ typedef struct mfa_codes {
 } mfa_codes;
 
 typedef enum mfa_result {
-    MFA_PASSED,  /* a code matched; it is spent (a TOTP step, a mailed code, a recovery code) */
-    MFA_NONE,    /* the account has no second factor enabled: nothing to check */
-    MFA_MISSING, /* it has one, and no code for an enabled factor was offered */
-    MFA_WRONG,   /* the code is wrong, expired or used already (counted as a failure) */
-    MFA_LOCKED,  /* too many failures for this account lately: try again in a minute */
-    MFA_BUSY,    /* the writer or the hashing pool is full: answer 503 */
-    MFA_ERROR,   /* the account is gone or the database failed: answer 500 */
+    MFA_PASSED,   /* a code matched; it is spent (a TOTP step, a mailed code, a recovery code) */
+    MFA_NONE,     /* the account has no second factor enabled: nothing to check */
+    MFA_MISSING,  /* it has one, and no code for an enabled factor was offered */
+    MFA_WRONG,    /* the code is wrong or expired (counted as a failure) */
+    MFA_REPLAYED, /* a TOTP code that was right but is spent already (counted, as MFA_WRONG) */
+    MFA_LOCKED,   /* too many failures for this account lately: try again in a minute */
+    MFA_BUSY,     /* the writer or the hashing pool is full: answer 503 */
+    MFA_ERROR,    /* the account is gone or the database failed: answer 500 */
 } mfa_result;
 
 /*
@@ -64,7 +65,9 @@ typedef enum mfa_result {
  *
  * For a caller that takes a code from elsewhere (iProva's
  * x-two-factor-code header): fill only .totp, and treat MFA_NONE as
- * "no second factor needed".
+ * "no second factor needed" and MFA_MISSING as "no code sent". Of two
+ * requests with one TOTP code, one gets MFA_PASSED, the other
+ * MFA_REPLAYED: the counter is checked and stored in one transaction.
  */
 void mfa_check(rq *r, const char *user_id, const mfa_codes *codes,
                void (*done)(rq *r, mfa_result res, void *ctx), void *ctx);

@@ -82,9 +82,6 @@ void mfa__send_body(rq *r, int status, const char *reason, buf *b);
 /* After a store_write: true when it failed (and the answer is sent). */
 bool mfa__write_failed(rq *r, store_write *w);
 
-/* The JSON object body ({} when there is none), or NULL after answering;
- * json_decref it. */
-json_t *mfa__read_body(rq *r);
 /* Member key as an arena string: absent or null leaves *out NULL; another
  * type or more than max bytes answers 400 and returns false. */
 bool mfa__body_str(rq *r, const json_t *body, const char *key, size_t max, const char **out, size_t *len);

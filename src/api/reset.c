@@ -39,7 +39,7 @@ static void reset_stored(rq *r, store_write *w)
 
 void mfa__reset_post(rq *r)
 {
-    json_t *body = mfa__read_body(r);
+    json_t *body = api_json_object(r, true);
     if (!body)
         return;
     const char *login;
@@ -114,7 +114,7 @@ static size_t chars(const char *s, size_t n)
 
 void mfa__reset_put(rq *r)
 {
-    json_t *body = mfa__read_body(r);
+    json_t *body = api_json_object(r, true);
     if (!body)
         return;
     const char *login, *token, *pw, *pw2;

@@ -20,6 +20,7 @@
 #include "auth/totp.h"
 #include "json/jin.h"
 #include "store/authdb.h"
+#include "store/mfadb.h"
 #include "store/store.h"
 #include "util/mem.h"
 #include "util/text.h"
@@ -400,8 +401,10 @@ static int user_set_disabled(cli *c, bool disable)
 }
 
 /* restd user totp LOGIN: turn on TOTP with a new secret, printed once with
- * its otpauth:// URI (a later call replaces the secret). From then on the
- * credentials scheme needs the x-two-factor-code header for that user. */
+ * its otpauth:// URI (a later call replaces the secret). It goes into the
+ * same tables as the TOTP route (store/mfadb.h), so from then on both the
+ * login's second step and the credentials scheme's x-two-factor-code
+ * header need a code from it. */
 static int user_totp(cli *c)
 {
     auth_user u;
@@ -410,11 +413,17 @@ static int user_totp(cli *c)
         return rc;
     char secret[TOTP_SECRET_B32_LEN + 1];
     totp_secret_new(secret);
-    authdb_job *j = arena_zalloc(c->a, sizeof *j);
+    mfadb_job *j = arena_zalloc(c->a, sizeof *j);
+    j->ap = c->ap;
+    j->now = (long long)time(NULL);
     j->user_id = u.id;
-    j->totp_secret = secret;
-    const char *detail = NULL;
-    rd_err e = run_auth(c, authdb_totp_set, j, &detail);
+    j->secret = secret;
+    store_write *w = arena_zalloc(c->a, sizeof *w);
+    w->op = STORE_RUN;
+    w->run = mfadb_totp_set;
+    w->ctx = j;
+    rd_err e = write_and_wait(c, w);
+    const char *detail = w->detail;
     const char *uri = e == RD_OK ? totp_uri(c->ap->name, c->o->arg, secret, c->a) : NULL;
     rc = e != RD_OK ? write_failed("cannot turn on TOTP", e, detail)
                     : say("totp for %s: secret %s\n%s\n", c->o->arg, secret, uri ? uri : "");

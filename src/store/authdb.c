@@ -30,15 +30,6 @@ bool store__auth_schema(sqlite3 *db, const app *ap)
              u);
     if (store__exec(db, sql) != SQLITE_OK)
         return false;
-    /* TOTP second factor: the secret (the server computes codes, so it
-     * cannot be hashed) and the counter of the last accepted code. */
-    snprintf(sql, sizeof sql,
-             "CREATE TABLE IF NOT EXISTS _restd_totp ("
-             "user_id TEXT PRIMARY KEY NOT NULL REFERENCES \"%s\"(\"id\") ON DELETE CASCADE,"
-             " secret TEXT NOT NULL, last_counter INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL) STRICT",
-             u);
-    if (store__exec(db, sql) != SQLITE_OK)
-        return false;
     snprintf(sql, sizeof sql,
              "CREATE TABLE IF NOT EXISTS _restd_refresh ("
              "token_hash TEXT PRIMARY KEY NOT NULL, family TEXT NOT NULL,"
@@ -105,20 +96,32 @@ rd_err store_auth_user_by_id(store_conn *c, const app *ap, const char *id, arena
     return read_user(st, a, out);
 }
 
+const char *store_auth_login_match(const app *ap, arena *a)
+{
+    const app_auth *au = ap->auth;
+    if (!au->n_login_also)
+        return arena_printf(a, "WHERE t.\"%s\" = ?1", au->login->name);
+    buf where, order;
+    buf_init(&where, a, 512);
+    buf_init(&order, a, 512);
+    buf_printf(&where, "WHERE t.\"%s\" = ?1 OR (?1 <> '' AND (", au->login->name);
+    buf_printf(&order, " ORDER BY CASE WHEN t.\"%s\" = ?1 THEN 0", au->login->name);
+    for (size_t i = 0; i < au->n_login_also; i++) {
+        const char *f = au->login_also[i]->name;
+        buf_printf(&where, "%st.\"%s\" = ?1", i ? " OR " : "", f);
+        buf_printf(&order, " WHEN t.\"%s\" = ?1 THEN %zu", f, i + 1);
+    }
+    buf_printf(&order, " END, t.rowid LIMIT 1");
+    return arena_printf(a, "%s))%s", buf_cstr(&where), buf_cstr(&order));
+}
+
 rd_err store_auth_user_by_any_login(store_conn *c, const app *ap, const char *login, arena *a, auth_user *out)
 {
-    rd_err e = store_auth_user_by_login(c, ap, login, a, out);
-    const app_auth *au = ap->auth;
-    for (size_t i = 0; e == RD_NOT_FOUND && i < au->n_login_also && login[0]; i++) {
-        const char *where =
-            arena_printf(a, "WHERE t.\"%s\" = ?1 ORDER BY t.rowid LIMIT 1", au->login_also[i]->name);
-        sqlite3_stmt *st = store__stmt(store__conn_cache(c), user_sql(ap, a, where));
-        if (!st)
-            return RD_INTERNAL;
-        sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-        e = read_user(st, a, out);
-    }
-    return e;
+    sqlite3_stmt *st = store__stmt(store__conn_cache(c), user_sql(ap, a, store_auth_login_match(ap, a)));
+    if (!st)
+        return RD_INTERNAL;
+    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+    return read_user(st, a, out);
 }
 
 rd_err store_auth_user_by_key(store_conn *c, const app *ap, const char *key_hash, arena *a, auth_user *out)
@@ -144,24 +147,6 @@ rd_err store_auth_revoked(store_conn *c, const char *jti, bool *out)
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? RD_OK : RD_UNAVAILABLE;
-}
-
-rd_err store_auth_totp(store_conn *c, const char *user_id, arena *a, const char **secret, long long *last)
-{
-    sqlite3_stmt *st =
-        store__stmt(store__conn_cache(c), "SELECT secret, last_counter FROM _restd_totp WHERE user_id = ?1");
-    if (!st)
-        return RD_INTERNAL;
-    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    rd_err e = rc == SQLITE_ROW ? RD_OK : rc == SQLITE_DONE ? RD_NOT_FOUND : RD_UNAVAILABLE;
-    if (e == RD_OK) {
-        *secret = arena_strdup(a, (const char *)sqlite3_column_text(st, 0));
-        *last = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return e;
 }
 
 /* ---- writes (writer thread) -------------------------------------------- */
@@ -428,25 +413,4 @@ rd_err store_auth_keys_list(store_conn *c, const char *user_id, arena *a, auth_k
     sqlite3_clear_bindings(st);
     *out = items;
     return rc == SQLITE_DONE ? RD_OK : RD_UNAVAILABLE;
-}
-
-bool authdb_totp_set(sqlite3 *db, store_write *w)
-{
-    authdb_job *j = w->ctx;
-    int rc = run1(db,
-                  "INSERT INTO _restd_totp (user_id, secret, last_counter, created_at) VALUES (?1, ?2, 0, ?3)"
-                  " ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, last_counter = 0,"
-                  " created_at = excluded.created_at",
-                  "tti", j->user_id, j->totp_secret, j->now);
-    return rc == SQLITE_DONE ? true : fail(w, RD_NOT_FOUND, "no such user");
-}
-
-bool authdb_totp_use(sqlite3 *db, store_write *w)
-{
-    authdb_job *j = w->ctx;
-    /* conditional: of two requests with the same code, one wins */
-    if (run1(db, "UPDATE _restd_totp SET last_counter = ?2 WHERE user_id = ?1 AND last_counter < ?2", "ti",
-             j->user_id, j->totp_counter) != SQLITE_DONE)
-        return fail(w, RD_INTERNAL, NULL);
-    return sqlite3_changes(db) ? true : fail(w, RD_UNAUTHORIZED, "the two-factor code was used before");
 }

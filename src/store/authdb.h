@@ -33,9 +33,10 @@ rd_err store_auth_user_by_id(store_conn *c, const app *ap, const char *id, arena
 /* A sign-in name: the login field first, then each of auth.login_also in
  * order (the earliest-created row with that value; "" never matches). */
 rd_err store_auth_user_by_any_login(store_conn *c, const app *ap, const char *login, arena *a, auth_user *out);
-/* A user's TOTP secret (base32, in a) and the counter of the last code
- * accepted (OUT); RD_NOT_FOUND when the user has no TOTP. */
-rd_err store_auth_totp(store_conn *c, const char *user_id, arena *a, const char **secret, long long *last);
+/* The WHERE ... ORDER BY ... LIMIT 1 tail of that lookup over the users
+ * table aliased t, the name bound as ?1: for every statement that finds
+ * an account by a sign-in name (store/mfadb.c too). In a. */
+const char *store_auth_login_match(const app *ap, arena *a);
 /* Whether an access token id was revoked (logout, refresh reuse). */
 rd_err store_auth_revoked(store_conn *c, const char *jti, bool *out);
 
@@ -65,9 +66,6 @@ typedef struct authdb_job {
     const char *password_hash;
     bool disable;
     const char *key_id, *key_hash, *key_label;
-    /* TOTP: the secret to set (CLI), the counter of a code being used */
-    const char *totp_secret;
-    long long totp_counter;
 } authdb_job;
 
 /* store_write.run functions. Each sets w->err (RD_UNAUTHORIZED for a
@@ -81,8 +79,6 @@ bool authdb_change_password(sqlite3 *db, store_write *w);
 bool authdb_set_disabled(sqlite3 *db, store_write *w); /* also ends every family of the user */
 bool authdb_key_create(sqlite3 *db, store_write *w);
 bool authdb_key_revoke(sqlite3 *db, store_write *w);
-bool authdb_totp_set(sqlite3 *db, store_write *w); /* user_id, totp_secret: (re)enrol, counter 0 */
-bool authdb_totp_use(sqlite3 *db, store_write *w); /* user_id, totp_counter: RD_UNAUTHORIZED on a replay */
 /* End every session of a user (writer thread, inside a job): each refresh
  * family revoked, each live access token blocked. Set w->revokes. */
 bool authdb_end_sessions(sqlite3 *db, const char *user_id, long long now);

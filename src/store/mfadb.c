@@ -18,6 +18,30 @@ static const char *const kind_cols[MFA__KINDS] = {[MFA_TOTP] = "totp_enabled", [
 
 /* ---- schema ----------------------------------------------------------- */
 
+/* Databases made before restd had one TOTP store kept the enrolments of
+ * `restd user totp` in _restd_totp. Carry them over (enabled, with their
+ * counter, so a spent code stays spent) and drop that table, so no account
+ * loses its second factor on upgrade. Runs inside the migration. */
+static bool adopt_old_totp(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_restd_totp'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return false;
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return true;
+    if (rc != SQLITE_ROW)
+        return false;
+    return store__exec(db, "INSERT INTO _restd_mfa (user_id, totp_secret, totp_enabled, totp_last, preferred,"
+                           " updated_at) SELECT user_id, secret, 1, last_counter, 'totp', created_at FROM _restd_totp"
+                           " WHERE true ON CONFLICT (user_id) DO UPDATE SET totp_secret = excluded.totp_secret,"
+                           " totp_enabled = 1, totp_last = excluded.totp_last,"
+                           " preferred = coalesce(_restd_mfa.preferred, 'totp');"
+                           " DROP TABLE _restd_totp") == SQLITE_OK;
+}
+
 bool store__mfa_schema(sqlite3 *db, const app *ap)
 {
     const char *u = ap->auth->users->name;
@@ -29,7 +53,7 @@ bool store__mfa_schema(sqlite3 *db, const app *ap)
              " email_otp_enabled INTEGER NOT NULL DEFAULT 0, email_code_hash TEXT, email_code_exp INTEGER,"
              " email_code_tries INTEGER NOT NULL DEFAULT 0, preferred TEXT, updated_at INTEGER NOT NULL) STRICT",
              u);
-    if (store__exec(db, sql) != SQLITE_OK)
+    if (store__exec(db, sql) != SQLITE_OK || !adopt_old_totp(db))
         return false;
     snprintf(sql, sizeof sql,
              "CREATE TABLE IF NOT EXISTS _restd_recovery ("
@@ -113,11 +137,12 @@ static bool ensure_row(sqlite3 *db, const char *user_id, long long now)
     return EXEC(db, "INSERT OR IGNORE INTO _restd_mfa (user_id, updated_at) VALUES (?1, ?2)", "ti", user_id, now);
 }
 
-/* The account with a login (writer thread): id and login into the job;
- * false when there is none or it is not active. */
+/* The account a sign-in name finds (writer thread; the login field, then
+ * auth.login_also, as the login route): its id and login-field value (the
+ * address to mail) into the job; false when none or it is not active. */
 static bool find_login(sqlite3 *db, store_write *w, mfadb_job *j)
 {
-    const char *sql = user_sql(j->ap, w->a, arena_printf(w->a, "WHERE t.\"%s\" = ?1", j->ap->auth->login->name));
+    const char *sql = user_sql(j->ap, w->a, store_auth_login_match(j->ap, w->a));
     sqlite3_stmt *st = prep(db, sql, "t", j->login);
     bool found = false;
     if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 2)) {
@@ -180,10 +205,11 @@ rd_err mfadb_get(store_conn *c, const app *ap, const char *user_id, arena *a, mf
 rd_err mfadb_reset_get(store_conn *c, const app *ap, const char *login, arena *a, const char **user_id,
                        const char **token_hash, long long *expires)
 {
+    /* the account the name finds, then its pending token (if any) */
     const char *sql = arena_printf(a,
-                                   "SELECT r.user_id, r.token_hash, r.expires_at FROM \"%s\" AS t"
-                                   " JOIN _restd_reset AS r ON r.user_id = t.\"id\" WHERE t.\"%s\" = ?1",
-                                   ap->auth->users->name, ap->auth->login->name);
+                                   "SELECT r.user_id, r.token_hash, r.expires_at FROM _restd_reset AS r"
+                                   " WHERE r.user_id = (SELECT t.\"id\" FROM \"%s\" AS t %s)",
+                                   ap->auth->users->name, store_auth_login_match(ap, a));
     sqlite3_stmt *st = store__stmt(store__conn_cache(c), sql);
     if (!st)
         return RD_INTERNAL;
@@ -242,18 +268,20 @@ static bool read_wrow(sqlite3 *db, const char *user_id, wrow *r)
 /* Check j->code against the row for j->kind and consume it: a TOTP code's
  * counter becomes the last one; a mailed code is cleared. A wrong mailed
  * code counts a try, and the last allowed try clears the code. */
-static bool check_code(sqlite3 *db, mfadb_job *j, wrow *r, bool *ok)
+static bool check_code(sqlite3 *db, mfadb_job *j, wrow *r, mfadb_result *res)
 {
-    *ok = false;
+    *res = MFADB_WRONG;
     if (j->kind == MFA_TOTP) {
         uint64_t matched = 0;
         totp_result tr = totp_verify(r->secret, j->code, j->code_len, (time_t)j->now,
                                      (uint64_t)(r->totp_last < 0 ? 0 : r->totp_last), &matched);
-        if (tr == TOTP_REPLAY)
+        if (tr == TOTP_REPLAY) {
             log_warn("msg=\"totp code replayed\" user=%s", j->user_id);
+            *res = MFADB_REPLAY;
+        }
         if (tr != TOTP_OK)
             return true;
-        *ok = true;
+        *res = MFADB_OK;
         return EXEC(db, "UPDATE _restd_mfa SET totp_last = ?2, updated_at = ?3 WHERE user_id = ?1", "tii", j->user_id,
                     (long long)matched, j->now);
     }
@@ -262,7 +290,7 @@ static bool check_code(sqlite3 *db, mfadb_job *j, wrow *r, bool *ok)
     char h[AUTHSECRET_HASH_LEN + 1];
     mfadb_code_hash(j->user_id, j->code, j->code_len, h);
     if (j->code_len == RD_EMAIL_OTP_DIGITS && authsecret_equal(h, r->code_hash, AUTHSECRET_HASH_LEN)) {
-        *ok = true;
+        *res = MFADB_OK;
         return EXEC(db,
                     "UPDATE _restd_mfa SET email_code_hash = NULL, email_code_tries = 0, updated_at = ?2"
                     " WHERE user_id = ?1",
@@ -316,6 +344,20 @@ bool mfadb_totp_begin(sqlite3 *db, store_write *w)
     return true;
 }
 
+bool mfadb_totp_set(sqlite3 *db, store_write *w)
+{
+    mfadb_job *j = w->ctx;
+    if (!ensure_row(db, j->user_id, j->now) ||
+        !EXEC(db,
+              "UPDATE _restd_mfa SET totp_secret = ?2, totp_last = 0, totp_enabled = 1,"
+              " preferred = coalesce(preferred, 'totp'), updated_at = ?3 WHERE user_id = ?1",
+              "tti", j->user_id, j->secret, j->now) ||
+        !mirror(db, w, j))
+        return db_fail(w);
+    j->result = MFADB_OK;
+    return true;
+}
+
 static bool store_set(sqlite3 *db, const char *user_id, const char *const *hashes, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -347,10 +389,10 @@ bool mfadb_enable(sqlite3 *db, store_write *w)
         j->result = MFADB_NOT_ON;
         return true;
     }
-    bool ok;
+    mfadb_result ok;
     if (!check_code(db, j, &r, &ok))
         return db_fail(w);
-    if (!ok) {
+    if (ok != MFADB_OK) {
         j->result = MFADB_WRONG;
         return true;
     }
@@ -414,10 +456,8 @@ bool mfadb_use(sqlite3 *db, store_write *w)
         j->result = MFADB_NOT_ON;
         return true;
     }
-    bool ok;
-    if (!check_code(db, j, &r, &ok))
+    if (!check_code(db, j, &r, &j->result))
         return db_fail(w);
-    j->result = ok ? MFADB_OK : MFADB_WRONG;
     return true;
 }
 

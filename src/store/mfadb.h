@@ -51,7 +51,8 @@ rd_err mfadb_get(store_conn *c, const app *ap, const char *user_id, arena *a, mf
 /* Outcome of a write job (mfadb_job.result). */
 typedef enum mfadb_result {
     MFADB_OK,
-    MFADB_WRONG,   /* code did not match, expired, or was used already */
+    MFADB_WRONG,   /* code did not match, or expired */
+    MFADB_REPLAY,  /* use: a TOTP code that was right but spent already */
     MFADB_ALREADY, /* the factor is enabled already */
     MFADB_NOT_ON,  /* the factor (or any factor) is not enabled / no pending secret */
     MFADB_NO_USER, /* no such active account (answers stay the same) */
@@ -88,6 +89,9 @@ void mfadb_code_hash(const char *user_id, const char *code, size_t len, char out
  * (w->err set); refusals commit (a wrong try is counted) and are reported
  * through job->result. */
 bool mfadb_totp_begin(sqlite3 *db, store_write *w);       /* new pending secret unless enabled */
+/* The CLI's enrolment (`restd user totp`): secret enabled at once, counter
+ * 0, TOTP preferred unless another factor is; replaces any secret. */
+bool mfadb_totp_set(sqlite3 *db, store_write *w);
 bool mfadb_enable(sqlite3 *db, store_write *w);           /* check code, enable kind, store the set */
 bool mfadb_disable(sqlite3 *db, store_write *w);          /* turn kind off; last factor: codes go too */
 bool mfadb_use(sqlite3 *db, store_write *w);              /* check and consume a code of kind */

@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from harness import free_port, restd_bin, sanitizer_env
@@ -65,6 +66,19 @@ class Mailbox:
     def none_for(self, to, wait=1.0):
         time.sleep(wait)
         return not self.for_rcpt(to)
+
+
+@pytest.fixture(scope="module")
+def box():
+    """A Mailbox for the module's servers: import this fixture by name."""
+    b = Mailbox().start()
+    yield b
+    b.stop()
+
+
+def smtp_args(box, sender="restd@example.com"):
+    """restd's arguments to send mail to box."""
+    return ["--smtp-url", box.url, "--mail-from", sender]
 
 
 def body_text(m):

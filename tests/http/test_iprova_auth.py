@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import sqlite3
 import struct
 import subprocess
 import threading
@@ -111,6 +112,11 @@ def ip(module_server):
 
 def login(srv, user, **kw):
     return call(srv, "POST", "/api/auth/login", json={"username": user, "password": PASSWORD}, **kw)
+
+
+def login_2fa(srv, user, code):
+    body = {"username": user, "password": PASSWORD, "totp": code}
+    return call(srv, "POST", "/api/auth/login", json=body)
 
 
 def still_serving(srv):
@@ -304,8 +310,10 @@ def test_two_factor_code_is_needed_once_totp_is_on(server):
     r = call(srv, "GET", "cards", headers={"Authorization": creds("kirk2fa", "nope"), "x-api_key": key,
                                            "x-two-factor-code": totp(secret, now + 60)})
     assert assert_401(r)["detail"] == "invalid credentials"
-    still = {"Authorization": f"Bearer {login(srv, 'kirk2fa').json()['access_token']}"}
-    assert call(srv, "GET", "cards", headers=still).status_code == 200
+    # the login route knows the CLI's enrolment too: it asks for a code
+    r = login(srv, "kirk2fa")
+    assert r.status_code == 401 and "second factor" in r.json()["detail"]
+    assert login_2fa(srv, "kirk2fa", nxt).status_code == 401  # spent by the header
 
 
 def test_user_totp_command(server):
@@ -323,7 +331,64 @@ def test_user_totp_command(server):
     h = {"Authorization": creds("re"), "x-api_key": key}
     if totp(old, now) != totp(new, now):
         assert_401(call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(old, now)}), "not valid")
-    assert call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(new, now)}).status_code == 200
+    # one secret, one counter for both ways in: a code the login spent is
+    # spent for the header too
+    r = login_2fa(srv, "re", totp(new, now))
+    assert r.status_code == 200, r.text
+    assert_401(call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(new, now)}), "used before")
+    r = call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(new, now + 30)})
+    assert r.status_code == 200, r.text
+
+
+def test_totp_enrolled_over_http_guards_the_credentials_scheme(server):
+    """Enrolment through the TOTP route (PUT then POST, as Zou's clients
+    do) turns the x-two-factor-code header on for the credentials scheme."""
+    srv = server(APP.replace("logout: /api/auth/logout}", "logout: /api/auth/logout, totp: /api/auth/totp}"))
+    add_user(srv, "web", "reader")
+    key = new_key(srv, "web")
+    tok = {"Authorization": f"Bearer {login(srv, 'web').json()['access_token']}"}
+    r = call(srv, "PUT", "/api/auth/totp", headers=tok)
+    assert r.status_code == 200, r.text
+    secret = r.json()["otp_secret"]
+    h = {"Authorization": creds("web"), "x-api_key": key}
+    # pending, not confirmed: no code needed yet
+    assert call(srv, "GET", "cards", headers=h).status_code == 200
+    now = time.time()
+    r = call(srv, "POST", "/api/auth/totp", headers=tok, json={"totp": totp(secret, now - 30)})
+    assert r.status_code == 200, r.text
+    assert_401(call(srv, "GET", "cards", headers=h), "x-two-factor-code")
+    assert_401(call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(secret, now - 30)}), "used before")
+    assert call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(secret, now)}).status_code == 200
+    assert_401(call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(secret, now)}), "used before")
+
+
+def test_enrolments_of_the_old_totp_table_are_carried_over(server):
+    """A database from before the single TOTP store has `restd user totp`
+    enrolments in _restd_totp: the next start moves them (secret and
+    counter) into the second-factor tables and drops the old table."""
+    srv = server(APP)
+    add_user(srv, "legacy", "reader")
+    key = new_key(srv, "legacy")
+    srv.stop()
+    db = sqlite3.connect(srv.db_path)
+    uid = db.execute("SELECT id FROM user WHERE username = 'legacy'").fetchone()[0]
+    secret = base64.b32encode(bytes(range(20))).decode()
+    now = time.time()
+    db.execute("CREATE TABLE _restd_totp (user_id TEXT PRIMARY KEY NOT NULL, secret TEXT NOT NULL,"
+               " last_counter INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL) STRICT")
+    db.execute("INSERT INTO _restd_totp VALUES (?, ?, ?, ?)", (uid, secret, int(now // 30) - 1, int(now)))
+    db.commit()
+    db.close()
+    srv.restart()
+    h = {"Authorization": creds("legacy"), "x-api_key": key}
+    assert_401(call(srv, "GET", "cards", headers=h), "x-two-factor-code")
+    # the stored counter came along: the previous step's code is spent
+    assert_401(call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(secret, now - 30)}), "used before")
+    assert call(srv, "GET", "cards", headers={**h, "x-two-factor-code": totp(secret, now)}).status_code == 200
+    db = sqlite3.connect(srv.db_path)
+    gone = db.execute("SELECT count(*) FROM sqlite_master WHERE name = '_restd_totp'").fetchone()[0]
+    db.close()
+    assert gone == 0
 
 
 def test_two_requests_with_one_code_one_wins(server):

@@ -2,6 +2,8 @@
 enrolment and use, the login's second step, recovery codes, e-mailed
 one-time codes read from a real SMTP server on loopback, replay refusal,
 lockout, Zou's answer shapes, and hostile inputs."""
+import base64
+import json
 import re
 import sqlite3
 import subprocess
@@ -10,7 +12,8 @@ import time
 import pytest
 
 from harness import restd_bin, sanitizer_env
-from mail_helpers import (Mailbox, add_user, bearer, login, mailed_code, settle_step, token_of, totp)
+from mail_helpers import (add_user, bearer, box, login, mailed_code, settle_step, smtp_args,  # noqa: F401 (box)
+                          token_of, totp)
 
 ROUTES = ("{login: /auth/login, refresh: /auth/refresh, logout: /auth/logout, totp: /auth/totp,"
           " email_otp: /auth/email-otp, recovery_codes: /auth/recovery-codes, reset_password: /auth/reset-password}")
@@ -49,22 +52,15 @@ models:
 
 
 @pytest.fixture(scope="module")
-def box():
-    b = Mailbox().start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture(scope="module")
 def app(module_server, box):
     return module_server(APP % {"errors": "problem", "routes": ROUTES},
-                         extra_args=["--smtp-url", box.url, "--mail-from", "restd@example.com"])
+                         extra_args=smtp_args(box))
 
 
 @pytest.fixture(scope="module")
 def zou_app(module_server, box):
     return module_server(APP % {"errors": "zou", "routes": ROUTES},
-                         extra_args=["--smtp-url", box.url, "--mail-from", "restd@example.com"])
+                         extra_args=smtp_args(box))
 
 
 _n = [0]
@@ -131,6 +127,39 @@ def test_totp_confirm_gives_16_recovery_codes_and_enables(app):
     # the secret is never served again, nor in the model
     row = app.get("persons", headers=bearer(tok)).json()
     assert secret not in str(row)
+
+
+def test_factor_confirmations_answer_a_new_session(app, box):
+    """Zou's POST /auth/totp and POST /auth/email-otp answer fresh tokens
+    beside the recovery codes: a new session that works and refreshes."""
+    who = new_user(app)
+    settle_step()
+    tok = token_of(app, who)
+    secret = app.put("/auth/totp", headers=bearer(tok)).json()["otp_secret"]
+    r = app.post("/auth/totp", headers=bearer(tok), json={"totp": totp(secret, step_offset=-1)})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"otp_recovery_codes", "access_token", "refresh_token"}
+    assert body["access_token"] != tok
+    rows = app.get("persons", headers=bearer(body["access_token"]))
+    assert rows.status_code == 200
+    mine = [p["id"] for p in rows.json() if p["email"] == who]
+    claims = json.loads(base64.urlsafe_b64decode(body["access_token"].split(".")[1] + "=="))
+    assert mine == [claims["sub"]]
+    r = app.post("/auth/refresh", json={"refresh_token": body["refresh_token"]})
+    assert r.status_code == 200 and r.json()["access_token"], r.text
+    # e-mail codes on top: recovery codes stay null, the tokens are new again
+    before = len(box.for_rcpt(who))
+    assert app.put("/auth/email-otp", headers=bearer(tok)).status_code == 200
+    r = app.post("/auth/email-otp", headers=bearer(tok), json={"email_otp": mailed_code(box.wait(who, before + 1))})
+    assert r.status_code == 200, r.text
+    again = r.json()
+    assert again["otp_recovery_codes"] is None
+    assert again["access_token"] not in (tok, body["access_token"])
+    assert app.get("persons", headers=bearer(again["access_token"])).status_code == 200
+    # a wrong code gets no tokens
+    r = app.post("/auth/totp", headers=bearer(tok), json={"totp": "000000"})
+    assert r.status_code == 400 and "access_token" not in r.text
 
 
 def test_totp_confirm_with_wrong_code_is_400(app):

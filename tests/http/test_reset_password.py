@@ -9,29 +9,22 @@ import time
 
 import pytest
 
-from mail_helpers import (PASSWORD, Mailbox, add_user, bearer, login, mailed_token, token_of)
+from mail_helpers import (PASSWORD, add_user, bearer, box, login, mailed_token, smtp_args,  # noqa: F401 (box)
+                          token_of)
 from test_mfa import APP, ROUTES
 
 NEW_PASSWORD = "a brand new passphrase"
 
 
 @pytest.fixture(scope="module")
-def box():
-    b = Mailbox().start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture(scope="module")
 def app(module_server, box):
-    return module_server(APP % {"errors": "problem", "routes": ROUTES},
-                         extra_args=["--smtp-url", box.url, "--mail-from", "restd@example.com"])
+    return module_server(APP % {"errors": "problem", "routes": ROUTES}, extra_args=smtp_args(box))
 
 
 @pytest.fixture(scope="module")
 def zou_app(module_server, box):
     return module_server(APP % {"errors": "zou", "routes": ROUTES},
-                         extra_args=["--smtp-url", box.url, "--mail-from", "restd@example.com"])
+                         extra_args=smtp_args(box))
 
 
 _n = [0]
