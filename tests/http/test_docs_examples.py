@@ -207,3 +207,32 @@ def test_readme_command_line_matches_help():
     for opt in sorted(set(re.findall(r"^\s+(--[a-z-]+)", p.stdout, flags=re.M))):
         assert re.search(r"^\| `" + re.escape(opt) + r"[ `]", text, flags=re.M), \
             f"README's option table has no row for {opt}"
+
+
+def heading_anchors(path):
+    """GitHub's anchors for the headings of a Markdown file (fences skipped)."""
+    text = re.sub(r"^```.*?^```", "", path.read_text(), flags=re.S | re.M)
+    out = set()
+    for h in re.findall(r"^#+\s+(.*?)\s*$", text, flags=re.M):
+        out.add(re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-"))
+    return out
+
+
+DOCS = [README] + sorted((REPO / "docs").glob("*.md"))
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[p.name for p in DOCS])
+def test_intra_doc_links_resolve(doc):
+    # Every relative link names a file that exists and, with #anchor, a
+    # heading of it.
+    bad = []
+    for link in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()):
+        if re.match(r"[a-z]+:", link):
+            continue
+        target, _, anchor = link.partition("#")
+        path = (doc.parent / target).resolve() if target else doc
+        if not path.exists():
+            bad.append(f"{link}: no such file")
+        elif anchor and path.suffix == ".md" and anchor not in heading_anchors(path):
+            bad.append(f"{link}: no heading with that anchor")
+    assert not bad, f"{doc.name}: " + "; ".join(bad)
