@@ -236,3 +236,10 @@ def test_intra_doc_links_resolve(doc):
         elif anchor and path.suffix == ".md" and anchor not in heading_anchors(path):
             bad.append(f"{link}: no heading with that anchor")
     assert not bad, f"{doc.name}: " + "; ".join(bad)
+
+
+def test_decisions_are_numbered_in_order():
+    # Sections written in parallel must not share or skip a number.
+    nums = [int(n) for n in re.findall(r"^## (\d+)\. ", (REPO / "docs" / "decisions.md").read_text(),
+                                       flags=re.M)]
+    assert nums and nums == list(range(1, len(nums) + 1)), nums
