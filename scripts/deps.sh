@@ -5,7 +5,7 @@
 set -eu
 PKGS="gcc make cmake pkg-config libh2o-evloop-dev libjansson-dev libyaml-dev
 libsqlite3-dev sqlite3 libcmocka-dev libjwt-dev libsodium-dev liboath-dev libcurl4-openssl-dev python3
-python3-pytest python3-requests python3-aiosmtpd
+python3-pytest python3-requests python3-aiosmtpd python3-yaml
 strace wrk nginx-light"
 missing=""
 for p in $PKGS; do

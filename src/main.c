@@ -183,7 +183,7 @@ static int cmd_account(int argc, char **argv)
     bool user = strcmp(argv[0], "user") == 0;
     if (argc < 2 || argv[1][0] == '-')
         return cli_usage("'restd %s' needs a subcommand: %s", argv[0],
-                   user ? "add, passwd, disable or enable" : "create, revoke or list");
+                   user ? "add, passwd, disable, enable or totp" : "create, revoke or list");
     char name[64];
     snprintf(name, sizeof name, "%s %s", argv[0], argv[1]);
     opts o = {0};
