@@ -586,6 +586,32 @@ static void task_time_spents(rq *r, const char *const *caps, bool dated)
 static void h_time_spents(rq *r, const char *const *caps) { task_time_spents(r, caps, false); }
 static void h_time_spents_day(rq *r, const char *const *caps) { task_time_spents(r, caps, true); }
 
+/* GET persons/<id>/time-spents?start_date=&end_date=: the person's time
+ * spents from start_date to end_date, both included (Zou's
+ * get_time_spents_range); both dates are required. */
+static void h_person_time_spents(rq *r, const char *const *caps)
+{
+    const app_model *person = zou__model(r, "person"), *tsm = zou__model(r, "time_spent");
+    const char *pid = person && tsm ? zou__row_id(r, person, caps[0], "Person") : NULL;
+    if (!pid)
+        return;
+    static const char *const keys[2] = {"start_date", "end_date"};
+    char *days[2];
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = ext_take_param(r, keys[i]);
+        days[i] = arena_alloc(r->a, DT_DATE_LEN + 1);
+        if (!v || strlen(v) != DT_DATE_LEN || !dt_parse_date(v, DT_DATE_LEN, DS_ISO8601, days[i])) {
+            problem_send(r, RD_BAD_REQUEST, "Wrong date format.", NULL);
+            return;
+        }
+    }
+    fterm t[3] = {ext_eq(r, zou__field(tsm, "person_id"), pid), ext_eq(r, zou__field(tsm, "date"), days[0]),
+                  ext_eq(r, zou__field(tsm, "date"), days[1])};
+    t[1].op = FOP_GE;
+    t[2].op = FOP_LE;
+    ext_list(r, tsm, t, 3, NULL);
+}
+
 /* ---- the signed-in user ------------------------------------------------ */
 
 /* The caller's person id, or NULL after 401 (an app without sign-in has no
@@ -805,6 +831,7 @@ static const ext_route routes[] = {
     {M_GET, D "/user/done-tasks", h_user_done_tasks},
     {M_GET, D "/persons/<person_id>/tasks", h_person_tasks},
     {M_GET, D "/persons/<person_id>/done-tasks", h_person_done_tasks},
+    {M_GET, D "/persons/<person_id>/time-spents", h_person_time_spents},
     {M_GET, D "/user/context", h_user_context},
     {M_GET, D "/edits/<edit_id>/versions", h_edit_versions},
 };

@@ -711,6 +711,7 @@ ROUTES = [
     ("GET", "/api/data/sequences/{x}/tasks"), ("GET", "/api/data/tasks/{x}/comments"),
     ("GET", "/api/actions/tasks/{x}/time-spents"), ("GET", "/api/actions/tasks/{x}/time-spents/{x}"),
     ("GET", "/api/data/persons/{x}/tasks"), ("GET", "/api/data/persons/{x}/done-tasks"),
+    ("GET", "/api/data/persons/{x}/time-spents?start_date={x}&end_date={x}"),
 ]
 JUNK_SEGMENTS = ["0", "%00", "x" * 3000, MISSING.upper(), "2026-13-45", "..", "%2F", "%E2%82%AC", "{}"]
 JUNK_BODIES = ['', 'null', '[]', '"x"', '{"name": 1, "sequence_id": [], "episode_id": {}}',
@@ -943,3 +944,24 @@ def test_person_tasks(zou, task):
     assert [t["id"] for t in ok(zou.get(f"{D}/persons/{person['id']}/done-tasks"))] == [task["id"]]
     zou_error(zou.get(f"{D}/persons/{MISSING}/tasks"), 404)
     zou_error(zou.get(f"{D}/persons/bad/done-tasks"), 400, "Malformed ID.")
+
+
+def test_person_time_spents_range(zou, task):
+    person, other = new_person(zou), new_person(zou)
+    base = f"{A}/tasks/{task['id']}/time-spents"
+    for day, who, d in (("2026-06-01", person, 60), ("2026-06-15", person, 30), ("2026-07-01", person, 10),
+                        ("2026-06-15", other, 99)):
+        ok(zou.post(f"{base}/{day}/persons/{who['id']}", json={"duration": d}), 201)
+    url = f"{D}/persons/{person['id']}/time-spents"
+    rows = ok(zou.get(url, params={"start_date": "2026-06-01", "end_date": "2026-06-30"}))
+    assert sorted((r["date"], r["duration"], r["type"]) for r in rows) == [("2026-06-01", 60, "TimeSpent"),
+                                                                            ("2026-06-15", 30, "TimeSpent")]
+    # both ends are included
+    rows = ok(zou.get(url, params={"start_date": "2026-06-15", "end_date": "2026-07-01"}))
+    assert sorted(r["duration"] for r in rows) == [10, 30]
+    assert ok(zou.get(url, params={"start_date": "2026-07-02", "end_date": "2026-07-01"})) == []
+    for params in ({}, {"start_date": "2026-06-01"}, {"start_date": "2026-06-31", "end_date": "2026-07-01"},
+                   {"start_date": "June", "end_date": "2026-07-01"}):
+        zou_error(zou.get(url, params=params), 400, "Wrong date format.")
+    zou_error(zou.get(f"{D}/persons/{MISSING}/time-spents",
+                      params={"start_date": "2026-06-01", "end_date": "2026-06-30"}), 404)
