@@ -16,8 +16,8 @@
  *
  * Each step after the first is its own write (the status, then the
  * project, then the episode; the person, then the credential), as Zou's
- * are; the row itself is made by the generic create, so validation, error
- * shapes and rights are the generic ones.
+ * are; the row itself is made by the generic POST (ext_post), so
+ * validation, error shapes, rights and Location are the generic ones.
  */
 #include <sodium.h>
 #include <stddef.h>
@@ -54,6 +54,14 @@ static json_t *parse_kept(rq *r, const char *text)
     return body;
 }
 
+/* The Location of a new row of the model called name, as POST gives it. */
+static void location(rq *r, const char *name, const char *id)
+{
+    const app_model *m = app_model_by_name(r->app, name);
+    if (m && id)
+        rq_header(r, "location", arena_printf(r->a, "%s/%s/%s", r->app->base_path, m->route, id));
+}
+
 /* ---- projects ----------------------------------------------------------- */
 
 /* A project being made: its body until it is written, then its row and id
@@ -87,6 +95,7 @@ static void send_project(rq *r, const newproj *p, const char *episode)
         problem_send(r, RD_INTERNAL, NULL, NULL);
         return;
     }
+    location(r, "project", p->id);
     ext_send(r, 201, b);
 }
 
@@ -161,7 +170,7 @@ static void create_project(rq *r, newproj *p, const char *status)
         return;
     if (status)
         json_object_set_new(body, "project_status_id", json_string(status));
-    ext_create_then(r, pm, body, project_made, p);
+    ext_post(r, pm, body, project_made, p);
     json_decref(body);
 }
 
@@ -186,9 +195,14 @@ static void h_new_project(rq *r, const char *const *caps)
     const app_model *pm = zou__model(r, "project"), *ps = pm ? zou__model(r, "project_status") : NULL;
     if (!ps || (r->app->auth && !authn_allowed(r, pm, true)))
         return;
-    json_t *body = ext_body(r);
+    json_t *body = ext_json(r);
     if (!body)
         return;
+    if (!json_is_object(body)) { /* refused as the generic POST refuses it */
+        ext_post(r, pm, body, NULL, NULL);
+        json_decref(body);
+        return;
+    }
     bool has_status = json_object_get(body, "project_status_id") != NULL;
     newproj *p = arena_zalloc(r->a, sizeof *p);
     p->body = keep_text(r, body);
@@ -230,6 +244,7 @@ static void credential_stored(rq *r, store_write *w)
         problem_send(r, w->err, "The person was created but the password could not be stored.", NULL);
         return;
     }
+    location(r, "person", p->job.user_id);
     ext_send(r, 201, &p->row);
 }
 
@@ -265,7 +280,7 @@ static void password_hashed(rq *r, pwjob *j)
     json_t *body = person ? parse_kept(r, p->body) : NULL;
     if (!body)
         return;
-    ext_create_then(r, person, body, person_made, p);
+    ext_post(r, person, body, person_made, p);
     json_decref(body);
 }
 
@@ -276,14 +291,14 @@ static void h_new_person(rq *r, const char *const *caps)
     const app_model *person = zou__model(r, "person");
     if (!person || (r->app->auth && !authn_allowed(r, person, true)))
         return;
-    json_t *body = ext_body(r);
+    json_t *body = ext_json(r);
     if (!body)
         return;
     json_t *pw = json_incref(json_object_get(body, "password"));
     json_object_del(body, "password");
-    if (!pw || json_is_null(pw)) {
+    if (!pw || json_is_null(pw)) { /* also a body that is not an object: refused as POST refuses it */
         json_decref(pw);
-        ext_create(r, person, body, NULL);
+        ext_post(r, person, body, NULL, NULL);
         json_decref(body);
         return;
     }

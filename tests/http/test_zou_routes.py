@@ -965,3 +965,28 @@ def test_person_time_spents_range(zou, task):
         zou_error(zou.get(url, params=params), 400, "Wrong date format.")
     zou_error(zou.get(f"{D}/persons/{MISSING}/time-spents",
                       params={"start_date": "2026-06-01", "end_date": "2026-06-30"}), 404)
+
+
+def test_new_project_and_person_keep_the_generic_post_rules(zou):
+    """The Kitsu create routes run the generic POST (ext_post): Zou's
+    unknown-key refusal, lenient ref lists, Location."""
+    for route, body in (("projects", {"name": uniq("P"), "x": 1}), ("persons", person_body(x=1)),
+                        ("persons", person_body(x=1, password="a fine password 1"))):
+        zou_error(zou.post(f"{D}/{route}", json=body), 400,
+                  f"'x' is an invalid keyword argument for {route[:-1]}")
+    for route in ("projects", "persons"):
+        zou_error(zou.post(f"{D}/{route}", data="[1]", headers={"content-type": "application/json"}), 400,
+                  "Validation error.")
+    dept = ok(zou.post(f"{D}/departments", json={"name": uniq("Dep"), "color": "#000000"}), 201)
+    ghost = str(uuid.uuid4())
+    pw = "a fine password 1" if has_auth(KITSU_APP) else None
+    r = zou.post(f"{D}/persons", json=person_body(password=pw, departments=[{"id": dept["id"]}, ghost]))
+    p = ok(r, 201)
+    assert p["departments"] == [dept["id"]]
+    assert r.headers["location"].endswith("/api/data/persons/" + p["id"])
+    r = zou.post(f"{D}/persons", json=person_body(password=None))
+    assert r.headers["location"].endswith("/api/data/persons/" + ok(r, 201)["id"])
+    for kind in ("short", "tvshow"):
+        pr = zou.post(f"{D}/projects", json={"name": uniq("P"), "team": [p["id"], ghost], "production_type": kind})
+        assert ok(pr, 201)["team"] == [p["id"]]
+        assert pr.headers["location"].endswith("/api/data/projects/" + pr.json()["id"])
