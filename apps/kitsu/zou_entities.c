@@ -175,6 +175,67 @@ static void h_sequence(rq *r, const char *const *caps) { get_kind(r, &K_SEQUENCE
 static void h_episodes(rq *r, const char *const *caps) { list_kind(r, &K_EPISODE, NULL); }
 static void h_episode(rq *r, const char *const *caps) { get_kind(r, &K_EPISODE, caps[0]); }
 
+/* ---- children of a sequence or an episode ------------------------------ */
+
+/* Whether entity id is of the kind called what (an entity type name). */
+static bool is_kind(rq *r, const app_model *ent, const char *id, const char *what)
+{
+    json_t *row = ext_row(r, ent, id);
+    const char *want = zou__type_id(r, what);
+    bool yes = row && want && zou__str_of(row, "entity_type_id") && strcmp(zou__str_of(row, "entity_type_id"), want) == 0;
+    json_decref(row);
+    return yes;
+}
+
+/* The id in cap when it names an entity of kind parent; NULL after 400/404. */
+static const char *parent_of(rq *r, const app_model *ent, const char *cap, const kind *parent)
+{
+    const char *id = ext_id(r, cap);
+    if (id && !is_kind(r, ent, id, parent->name)) {
+        problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "%s not found", parent->type), NULL);
+        return NULL;
+    }
+    return id;
+}
+
+/* Sequences an episode may have, at most, for the episode's shots. */
+#define ZOU_MAX_SEQUENCES 5000
+
+/* GET sequences/<id>/shots, episodes/<id>/sequences: rows of kind k whose
+ * parent is the path's entity, which must be of kind parent. */
+static void child_list(rq *r, const char *cap, const kind *k, const kind *parent)
+{
+    const app_model *ent = zou__model(r, "entity");
+    const char *id = ent ? parent_of(r, ent, cap, parent) : NULL;
+    if (!id)
+        return;
+    fterm t[2] = {kind_term(r, ent, k->name), ext_eq(r, zou__field(ent, "parent_id"), id)};
+    ext_list(r, ent, t, 2, k->type);
+}
+
+static void h_sequence_shots(rq *r, const char *const *caps) { child_list(r, caps[0], &K_SHOT, &K_SEQUENCE); }
+static void h_episode_sequences(rq *r, const char *const *caps) { child_list(r, caps[0], &K_SEQUENCE, &K_EPISODE); }
+
+/* GET episodes/<id>/shots: the shots of the episode's sequences. */
+static void h_episode_shots(rq *r, const char *const *caps)
+{
+    const app_model *ent = zou__model(r, "entity");
+    const char *id = ent ? parent_of(r, ent, caps[0], &K_EPISODE) : NULL;
+    if (!id)
+        return;
+    fterm st[2] = {kind_term(r, ent, "Sequence"), ext_eq(r, zou__field(ent, "parent_id"), id)};
+    store_query q = {.terms = st, .n_terms = 2, .limit = ZOU_MAX_SEQUENCES};
+    const char **seqs;
+    size_t n = 0;
+    if (store_values(r->conn, ent, &q, NULL, r->a, &seqs, &n) != RD_OK) {
+        problem_send(r, RD_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    fterm t[2] = {kind_term(r, ent, "Shot"), n ? ext_in(r, zou__field(ent, "parent_id"), seqs, n)
+                                               : ext_eq(r, zou__field(ent, "parent_id"), zou__no_id)};
+    ext_list(r, ent, t, 2, "Shot");
+}
+
 /* ---- per project ------------------------------------------------------- */
 
 
@@ -608,6 +669,9 @@ static const ext_route routes[] = {
     {M_GET, D "/sequences/<sequence_id>", h_sequence},
     {M_GET, D "/episodes", h_episodes},
     {M_GET, D "/episodes/<episode_id>", h_episode},
+    {M_GET, D "/sequences/<sequence_id>/shots", h_sequence_shots},
+    {M_GET, D "/episodes/<episode_id>/sequences", h_episode_sequences},
+    {M_GET, D "/episodes/<episode_id>/shots", h_episode_shots},
     {M_GET, D "/projects/open", h_projects_open},
     {M_GET, D "/projects/<project_id>/assets", h_project_assets},
     {M_GET, D "/projects/<project_id>/asset-types", h_project_asset_types},

@@ -58,5 +58,6 @@ size_t zou__open_status_ids(rq *r, const app_model *ps, const char ***ids);
 /* Each file's routes, gathered into ext_zou by zou_routes.c. */
 extern const ext_table zou__entity_routes; /* zou_entities.c */
 extern const ext_table zou__task_routes;   /* zou_tasks.c */
+extern const ext_table zou__create_routes; /* zou_create.c */
 
 #endif

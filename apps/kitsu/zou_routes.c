@@ -6,6 +6,6 @@
 #include "api/ext.h"
 #include "zou_int.h"
 
-static const ext_table *const tables[] = {&zou__entity_routes, &zou__task_routes};
+static const ext_table *const tables[] = {&zou__entity_routes, &zou__task_routes, &zou__create_routes};
 
 const ext_set ext_zou = {"zou", tables, sizeof tables / sizeof tables[0]};

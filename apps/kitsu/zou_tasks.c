@@ -461,6 +461,157 @@ static void time_spent(rq *r, const char *const *caps, bool add)
 static void h_time_set(rq *r, const char *const *caps) { time_spent(r, caps, false); }
 static void h_time_add(rq *r, const char *const *caps) { time_spent(r, caps, true); }
 
+/* Comments and time spents one answer lists at most. */
+#define ZOU_MAX_TASK_ROWS 1000
+
+/* Append to b, after `,"key":`, an object of the given members of row id
+ * of m, always with its id (Zou's task_status and person of a comment). */
+static bool embed_some(rq *r, buf *b, const char *key, const app_model *m, const char *id, const char *const *keys,
+                       size_t n)
+{
+    json_t *row = m && id ? ext_row(r, m, id) : NULL;
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++)
+        json_object_set(o, keys[i], row && json_object_get(row, keys[i]) ? json_object_get(row, keys[i]) : json_null());
+    json_object_set_new(o, "id", id ? json_string(id) : json_null());
+    char *text = json_dumps(o, JSON_COMPACT);
+    bool ok = text && buf_printf(b, ",\"%s\":%s", key, text);
+    free(text);
+    json_decref(o);
+    json_decref(row);
+    return ok;
+}
+
+/* GET tasks/<id>/comments: the task's comments, newest first, each with
+ * its author (first_name, last_name, has_avatar, id) and its status
+ * (name, short_name, color, id), as Zou's get_comments; attachment_files
+ * is always empty (attachments are not served). */
+static void h_task_comments(rq *r, const char *const *caps)
+{
+    const app_model *task = zou__model(r, "task"), *comment = zou__model(r, "comment");
+    const app_model *ts = zou__model(r, "task_status"), *person = zou__model(r, "person");
+    const char *tid = task && comment && ts && person ? zou__row_id(r, task, caps[0], "Task") : NULL;
+    if (!tid || (r->app->auth && !authn_allowed(r, comment, false)))
+        return;
+    fterm t = ext_eq(r, zou__field(comment, "object_id"), tid);
+    store_query q = {.terms = &t, .n_terms = 1, .limit = ZOU_MAX_TASK_ROWS};
+    const char **ids;
+    size_t n = 0;
+    if (store_values(r->conn, comment, &q, NULL, r->a, &ids, &n) != RD_OK) {
+        problem_send(r, RD_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    static const char *const person_keys[] = {"first_name", "last_name", "has_avatar"};
+    static const char *const status_keys[] = {"name", "short_name", "color"};
+    buf *b = ext_buf(r);
+    bool ok = buf_putc(b, '[');
+    for (size_t i = n; ok && i-- > 0;) { /* creation order, reversed: newest first */
+        json_t *row = ext_row(r, comment, ids[i]);
+        size_t at = b->len;
+        ok = row && zou__raw_row(r, comment, ids[i], b) && b->len > at + 2;
+        if (ok)
+            b->len--; /* reopen the comment's object */
+        ok = ok && embed_some(r, b, "person", person, zou__str_of(row, "person_id"), person_keys, 3) &&
+             embed_some(r, b, "task_status", ts, zou__str_of(row, "task_status_id"), status_keys, 3) &&
+             buf_puts(b, ",\"attachment_files\":[]}") && (i == 0 || buf_putc(b, ','));
+        json_decref(row);
+    }
+    ok = ok && buf_putc(b, ']');
+    if (!ok) {
+        problem_send(r, RD_INTERNAL, NULL, NULL);
+        return;
+    }
+    ext_send(r, 200, b);
+}
+
+/* GET actions/tasks/<id>/time-spents[/<date>]: Zou's get_time_spents, an
+ * object with "total" (the sum of durations) and, per person id, the list
+ * of that person's time spents on the task (that day). */
+static void task_time_spents(rq *r, const char *const *caps, bool dated)
+{
+    const app_model *task = zou__model(r, "task"), *tsm = zou__model(r, "time_spent");
+    const char *tid = task && tsm ? zou__row_id(r, task, caps[0], "Task") : NULL;
+    if (!tid)
+        return;
+    char day[DT_DATE_LEN + 1];
+    if (dated && (strlen(caps[1]) != DT_DATE_LEN || !dt_parse_date(caps[1], DT_DATE_LEN, DS_ISO8601, day))) {
+        problem_send(r, RD_BAD_REQUEST, "Wrong date format.", NULL);
+        return;
+    }
+    if (r->app->auth && !authn_allowed(r, tsm, false))
+        return;
+    fterm t[2] = {ext_eq(r, zou__field(tsm, "task_id"), tid)};
+    if (dated)
+        t[1] = ext_eq(r, zou__field(tsm, "date"), day);
+    store_query q = {.terms = t, .n_terms = dated ? 2 : 1, .limit = ZOU_MAX_TASK_ROWS};
+    const char **ids;
+    size_t n = 0;
+    if (store_values(r->conn, tsm, &q, NULL, r->a, &ids, &n) != RD_OK) {
+        problem_send(r, RD_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    json_t *out = json_object();
+    double total = 0;
+    bool whole = true; /* Zou's total is an integer while every duration is */
+    for (size_t i = 0; i < n; i++) {
+        json_t *row = ext_row(r, tsm, ids[i]);
+        const char *pid = zou__str_of(row, "person_id");
+        if (!row || !pid) {
+            json_decref(row);
+            continue;
+        }
+        json_t *d = json_object_get(row, "duration");
+        total += json_number_value(d);
+        whole = whole && !json_is_real(d);
+        json_t *list = json_object_get(out, pid);
+        if (!list) {
+            list = json_array();
+            json_object_set_new(out, pid, list);
+        }
+        json_array_append_new(list, row);
+    }
+    json_object_set_new(out, "total", whole ? json_integer((json_int_t)total) : json_real(total));
+    char *text = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    buf *b = ext_buf(r);
+    bool ok = text && buf_puts(b, text);
+    free(text);
+    if (!ok) {
+        problem_send(r, RD_INTERNAL, NULL, NULL);
+        return;
+    }
+    ext_send(r, 200, b);
+}
+
+static void h_time_spents(rq *r, const char *const *caps) { task_time_spents(r, caps, false); }
+static void h_time_spents_day(rq *r, const char *const *caps) { task_time_spents(r, caps, true); }
+
+/* GET persons/<id>/time-spents?start_date=&end_date=: the person's time
+ * spents from start_date to end_date, both included (Zou's
+ * get_time_spents_range); both dates are required. */
+static void h_person_time_spents(rq *r, const char *const *caps)
+{
+    const app_model *person = zou__model(r, "person"), *tsm = zou__model(r, "time_spent");
+    const char *pid = person && tsm ? zou__row_id(r, person, caps[0], "Person") : NULL;
+    if (!pid)
+        return;
+    static const char *const keys[2] = {"start_date", "end_date"};
+    char *days[2];
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = ext_take_param(r, keys[i]);
+        days[i] = arena_alloc(r->a, DT_DATE_LEN + 1);
+        if (!v || strlen(v) != DT_DATE_LEN || !dt_parse_date(v, DT_DATE_LEN, DS_ISO8601, days[i])) {
+            problem_send(r, RD_BAD_REQUEST, "Wrong date format.", NULL);
+            return;
+        }
+    }
+    fterm t[3] = {ext_eq(r, zou__field(tsm, "person_id"), pid), ext_eq(r, zou__field(tsm, "date"), days[0]),
+                  ext_eq(r, zou__field(tsm, "date"), days[1])};
+    t[1].op = FOP_GE;
+    t[2].op = FOP_LE;
+    ext_list(r, tsm, t, 3, NULL);
+}
+
 /* ---- the signed-in user ------------------------------------------------ */
 
 /* The caller's person id, or NULL after 401 (an app without sign-in has no
@@ -472,13 +623,12 @@ static const char *me(rq *r)
     return r->user_id;
 }
 
-/* Tasks assigned to the caller whose status is (done) or is not (to do)
+/* Tasks assigned to person uid whose status is (done) or is not (to do)
  * a done one. */
-static void user_tasks(rq *r, bool done)
+static void tasks_of(rq *r, const char *uid, bool done)
 {
     const app_model *task = zou__model(r, "task"), *ts = zou__model(r, "task_status");
-    const char *uid = task && ts ? me(r) : NULL;
-    if (!uid)
+    if (!task || !ts)
         return;
     sqlval *one = arena_alloc(r->a, sizeof *one);
     *one = (sqlval){.kind = SV_INT, .i = 1};
@@ -498,8 +648,28 @@ static void user_tasks(rq *r, bool done)
     ext_list(r, task, t, nt, NULL);
 }
 
+static void user_tasks(rq *r, bool done)
+{
+    const char *uid = me(r);
+    if (uid)
+        tasks_of(r, uid, done);
+}
+
 static void h_user_tasks(rq *r, const char *const *caps) { user_tasks(r, false); }
 static void h_user_done_tasks(rq *r, const char *const *caps) { user_tasks(r, true); }
+
+/* GET persons/<id>/tasks, persons/<id>/done-tasks: the same lists for
+ * another person (Zou's PersonTasksResource, without its extra keys). */
+static void person_tasks(rq *r, const char *cap, bool done)
+{
+    const app_model *person = zou__model(r, "person");
+    const char *pid = person ? zou__row_id(r, person, cap, "Person") : NULL;
+    if (pid)
+        tasks_of(r, pid, done);
+}
+
+static void h_person_tasks(rq *r, const char *const *caps) { person_tasks(r, caps[0], false); }
+static void h_person_done_tasks(rq *r, const char *const *caps) { person_tasks(r, caps[0], true); }
 
 
 /* GET user/projects/open: open projects whose team has the caller. */
@@ -644,6 +814,11 @@ static const ext_route routes[] = {
     {M_GET, D "/assets/<asset_id>/tasks", h_entity_tasks},
     {M_GET, D "/shots/<shot_id>/tasks", h_entity_tasks},
     {M_GET, D "/entities/<entity_id>/tasks", h_entity_tasks},
+    {M_GET, D "/sequences/<sequence_id>/tasks", h_entity_tasks},
+    {M_GET, D "/episodes/<episode_id>/tasks", h_entity_tasks},
+    {M_GET, D "/tasks/<task_id>/comments", h_task_comments},
+    {M_GET, "/api/actions/tasks/<task_id>/time-spents", h_time_spents},
+    {M_GET, "/api/actions/tasks/<task_id>/time-spents/<date>", h_time_spents_day},
     {M_POST, D "/entities/<entity_id>/tasks", h_create_entity_tasks},
     {M_POST, D "/tasks", h_new_task},
     {M_GET, D "/tasks/<task_id>/full", h_task_full},
@@ -654,6 +829,9 @@ static const ext_route routes[] = {
     {M_GET, D "/user/projects/open", h_user_projects_open},
     {M_GET, D "/user/tasks", h_user_tasks},
     {M_GET, D "/user/done-tasks", h_user_done_tasks},
+    {M_GET, D "/persons/<person_id>/tasks", h_person_tasks},
+    {M_GET, D "/persons/<person_id>/done-tasks", h_person_done_tasks},
+    {M_GET, D "/persons/<person_id>/time-spents", h_person_time_spents},
     {M_GET, D "/user/context", h_user_context},
     {M_GET, D "/edits/<edit_id>/versions", h_edit_versions},
 };

@@ -1137,3 +1137,43 @@ void ext_error(rq *r, store_write *w)
 {
     written(r, w);
 }
+
+json_t *ext_json(rq *r) { return read_body(r); }
+
+void ext_post(rq *r, const app_model *m, json_t *body, void (*then)(rq *r, store_write *w, void *ctx), void *ctx)
+{
+    if (r->app->auth && !authn_allowed(r, m, true))
+        return;
+    /* the checks of h_write_in for a create, in its order */
+    const char *unknown = r->app->errors == ES_ZOU ? val_unknown_key(r->app, m, body, r->a) : NULL;
+    if (unknown) {
+        problem_send(r, RD_BAD_REQUEST,
+                     arena_printf(r->a, "'%s' is an invalid keyword argument for %s", unknown, m->name), NULL);
+        return;
+    }
+    store_write *w = arena_zalloc(r->a, sizeof *w);
+    verrs errs = {0};
+    rd_err e = val_body(r->app, m, body, VAL_CREATE, r->a, &w->vals, &errs);
+    hidden_fields(r, m, body, &errs);
+    if (e != RD_OK || errs.n) {
+        problem_send(r, RD_VALIDATION, NULL, &errs);
+        return;
+    }
+    w->op = STORE_CREATE;
+    w->model = m;
+    w->lenient_lists = r->app->lenient_ref_lists;
+    if (!then) {
+        submit(r, w);
+        return;
+    }
+    then_ctx *t = arena_alloc(r->a, sizeof *t);
+    *t = (then_ctx){.then = then, .ctx = ctx};
+    w->ctx = t;
+    w->a = r->a;
+    w->actor = r->user_id;
+    w->omit = authz_omit(r, m, listq_version_omit(m, r->version, r->a));
+    w->scope_user = authz_scope_user(r, m);
+    e = rq_write(r, w, created_then);
+    if (e != RD_OK)
+        problem_send(r, e, "the server is busy; retry shortly", NULL);
+}

@@ -122,6 +122,16 @@ store_write *ext_step(rq *r, const app_model *m, store_op op, const char *id, co
 /* Answer a failed write as the generic handlers do. */
 void ext_error(rq *r, store_write *w);
 
+/* The request body as any JSON value, read as the generic handlers read
+ * it (caller decrefs), or NULL after answering 415/400. */
+json_t *ext_json(rq *r);
+/* Create a row of m from body (borrowed; any JSON value) with every check
+ * of the generic POST (rights, Zou's unknown keys, validation, hidden
+ * fields, lenient ref lists, scope). then NULL: answer as POST does (201,
+ * Location); else then runs on this loop's thread with the finished write
+ * (w->err, w->new_id, w->body) and must answer. */
+void ext_post(rq *r, const app_model *m, json_t *body, void (*then)(rq *r, store_write *w, void *ctx), void *ctx);
+
 /* The route sets compiled in (apps/<app>/). */
 extern const ext_set ext_zou;
 

@@ -11,7 +11,7 @@ tests/http/test_kitsu_golden.py replays against a fresh server:
     access_token, refresh_token or token, first seen in a response,
     becomes a variable, written "{{name}}" everywhere it appears later,
     in paths, query values, Authorization headers and bodies, or inside a
-    longer string;
+    longer string; an object key that is an id is written "{{name}}" too;
   - a datetime in a response becomes "{{~datetime:tsN}}" (any datetime of
     that shape, remembered as tsN for a later request that echoes it, as
     gazu's update_* do with whole rows); a request writes "{{tsN}}";
@@ -124,9 +124,18 @@ class Recorder:
                 return sub_known(v)
             return v
 
+        def resp_key(k):
+            """An object key that is an id (Zou keys time spents by person
+            id) becomes a variable like any other id."""
+            if not UUID_RE.fullmatch(k):
+                return k
+            if k not in vars_by_value:
+                vars_by_value[k] = new_name("id")
+            return "{{%s}}" % vars_by_value[k]
+
         def resp_value(v, path, key=None, parent=None):
             if isinstance(v, dict):
-                return {k: resp_value(x, path, k, v) for k, x in v.items()}
+                return {resp_key(k): resp_value(x, path, k, v) for k, x in v.items()}
             if isinstance(v, list):
                 return [resp_value(x, path, key, parent) for x in v]
             if not isinstance(v, str):

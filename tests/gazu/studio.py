@@ -160,6 +160,7 @@ def seed_asset_types():
 def new_project():
     p = gazu.project.new_project("Bunny Run", "tvshow")
     row_of(p, "Project", name="Bunny Run", production_type="tvshow", production_style="2d3d")
+    assert isinstance(p.get("first_episode_id"), str), "a tvshow has no first_episode_id"
     S["project"] = p
     again = gazu.project.new_project("Bunny Run", "tvshow")  # by name: the same project
     eq(again["id"], p["id"], "new_project twice")
@@ -313,6 +314,19 @@ def list_shots():
 
 
 @step
+def episode_children():
+    p, ep, sq = need("project", "ep", "sq")
+    eq(names(gazu.shot.all_sequences_for_episode(ep)), ["SQ01"], "all_sequences_for_episode")
+    eq(names(gazu.shot.all_shots_for_episode(ep)), ["SH010", "SH020"], "all_shots_for_episode")
+    eq(gazu.shot.get_episode_by_name(p, "EP01")["id"], ep["id"], "get_episode_by_name")
+    # a tvshow's first episode, made with the project
+    first = row_of(gazu.shot.get_episode_by_name(p, "E01"), "Episode", name="E01", project_id=p["id"])
+    eq(first["id"], p.get("first_episode_id"), "first_episode_id")
+    eq(gazu.task.all_tasks_for_sequence(sq), [], "all_tasks_for_sequence")
+    eq(gazu.task.all_tasks_for_episode(ep), [], "all_tasks_for_episode")
+
+
+@step
 def new_tasks():
     hero, m, sh1, a, wip = need("hero", "modeling", "sh1", "animation", "wip")
     t1 = gazu.task.new_task(hero, m)  # the default status, name "main"
@@ -358,6 +372,22 @@ def comment():
     eq(c["task_status"]["id"], wip["id"], "comment task_status")
     eq(gazu.task.get_task(t1["id"])["task_status_id"], wip["id"], "status after the comment")
     assert c["id"] in ids(gazu.task.all_comments_for_task(t1)), "all_comments_for_task"
+    S["comment"] = c
+
+
+@step
+def comment_reads():
+    t1, c, wip = need("t1", "comment", "wip")
+    last = gazu.task.get_last_comment_for_task(t1)
+    eq(last["id"], c["id"], "get_last_comment_for_task")
+    eq((last["person"]["id"], last["task_status"]["short_name"]), (S["me"]["id"], "wip"),
+       "the comment's person and task_status")
+    row_of(gazu.task.get_comment(c["id"]), "Comment", text="First blocking pass, please review")
+    c2 = gazu.task.start_task(t1)  # a comment to wip, by the caller
+    row_of(c2, "Comment", task_status_id=wip["id"])
+    eq(ids(gazu.task.all_comments_for_task(t1)), [c2["id"], c["id"]], "comments, newest first")
+    gazu.task.remove_comment(c2)
+    eq(ids(gazu.task.all_comments_for_task(t1)), [c["id"]], "remove_comment")
 
 
 @step
@@ -370,6 +400,17 @@ def time_spent():
     got = gazu.task.get_time_spent(t1, "2024-05-06")
     assert isinstance(got, dict) and got.get("total") == 150, f"get_time_spent: {got!r:.300}"
     assert ada["id"] in got, f"get_time_spent has no entry for Ada: {sorted(got)}"
+
+
+@step
+def time_spents_range():
+    t1, ada = need("t1", "ada")
+    rows = gazu.person.get_time_spents_range(ada["id"], "2024-05-01", "2024-05-31")
+    eq([(r["task_id"], r["date"], r["duration"]) for r in rows], [(t1["id"], "2024-05-06", 150)],
+       "get_time_spents_range")
+    eq(gazu.person.get_time_spents_range(ada["id"], "2024-05-07", "2024-06-30"), [],
+       "get_time_spents_range after the day")
+    eq(gazu.task.all_done_tasks_for_person(ada), [], "all_done_tasks_for_person")
 
 
 @step
@@ -424,12 +465,39 @@ def update_entities():
 
 
 @step
+def update_shot():
+    (sh1,) = need("sh1")
+    shot = gazu.shot.get_shot(sh1["id"])
+    shot["description"] = "The opening shot"
+    gazu.shot.update_shot(shot)  # PUTs the whole row back, as fetched
+    eq(gazu.shot.get_shot(sh1["id"])["description"], "The opening shot", "update_shot")
+
+
+@step
 def update_task_and_person():
     t1, ada = need("t1", "ada")
     gazu.task.update_task({"id": t1["id"], "priority": 2, "duration": 480})
     eq(gazu.task.get_task(t1["id"])["priority"], 2, "update_task")
     gazu.person.update_person({"id": ada["id"], "phone": "+33 1 23 45 67 89"})
     eq(gazu.person.get_person(ada["id"])["phone"], "+33 1 23 45 67 89", "update_person")
+
+
+@step
+def departments():
+    d = gazu.person.new_department("Layout", color="#00ff00")
+    row_of(d, "Department", name="Layout", color="#00ff00")
+    eq(gazu.person.new_department("Layout")["id"], d["id"], "new_department twice")
+    eq(gazu.person.get_department_by_name("Layout")["id"], d["id"], "get_department_by_name")
+    assert d["id"] in ids(gazu.person.all_departments()), "all_departments misses Layout"
+
+
+@step
+def person_with_password_and_removal():
+    tmp = gazu.person.new_person("Tim", "Porary", "tim@example.com", password="tim's password 12")
+    row_of(tmp, "Person", email="tim@example.com")
+    assert "password" not in tmp, "the answer has the password"
+    gazu.person.remove_person(tmp)
+    eq(gazu.person.get_person_by_email("tim@example.com"), None, "remove_person")
 
 
 @step

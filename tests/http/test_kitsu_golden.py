@@ -13,6 +13,8 @@ that passed when it was recorded ("checked": true):
 - "{{name}}": an id (UUID) or a token (access_token_N, refresh_token_N,
   token_N: a JWT or an opaque string); the first sighting binds it, every
   later one must be the same value, and two names never share one value;
+  an object key "{{name}}" is the bound value, or binds to a key of the
+  answer that no other key of the golden object names;
 - "{{~datetime:tsN}}": any datetime of the recorded shapes (rebinds tsN,
   which a later request may echo as "{{tsN}}"); "{{~date}}": any date.
 
@@ -128,11 +130,33 @@ class Bindings:
                 errs.append(f"{where}: {name} is {val}, the value of {taken[val]} already")
             self.vars[name] = val
 
+    def bind_keys(self, want, got):
+        """want with its "{{name}}" keys replaced by their values: a bound
+        name by its value, a new one by a key of got that no other key of
+        want names (in order), which it binds."""
+        out, pending = {}, []
+        for k, x in want.items():
+            m = PLACEHOLDER.fullmatch(k)
+            if m is None:
+                out[k] = x
+            elif m.group(1) in self.vars:
+                out[self.vars[m.group(1)]] = x
+            else:
+                pending.append((m.group(1), k, x))
+        free = [k for k in got if k not in out and re.fullmatch(_value_re(pending[0][0]) if pending else UUID, k)]
+        for (name, k, x), g in zip(pending, free):
+            self.vars[name] = g
+            out[g] = x
+        for name, k, x in pending[len(free):]:
+            out[k] = x  # reported as missing
+        return out
+
     def match(self, want, got, where, errs):
         if isinstance(want, dict):
             if not isinstance(got, dict):
                 errs.append(f"{where}: {_jtype(got)}, expected an object")
                 return
+            want = self.bind_keys(want, got)
             missing = [k for k in want if k not in got]
             extra = [k for k in got if k not in want]
             if missing:
@@ -354,3 +378,16 @@ def test_status_and_body_kind_are_compared():
 def test_an_unbound_variable_in_a_request_is_refused():
     with pytest.raises(Unbound):
         Bindings().fill("/api/data/projects/{{project_9}}")
+
+
+def test_id_keys_bind_like_values():
+    person = "01a20a75-bfe1-7db8-a990-222ad52c7fd3"
+    b = Bindings()
+    assert errors({"who": "{{person_1}}"}, {"who": person}, b) == []
+    # a bound name as a key is its value
+    assert errors({"total": 1, "{{person_1}}": [1]}, {"total": 1, person: [1]}, b) == []
+    assert "keys missing" in errors({"{{person_1}}": [1]}, {GOT["id"]: [1]}, b)[0]
+    # a new one binds to the answer's key that is not otherwise named
+    assert errors({"total": 1, "{{id_1}}": [2]}, {"total": 1, GOT["id"]: [2]}, b) == []
+    assert b.vars["id_1"] == GOT["id"]
+    assert errors({"{{id_2}}": 1}, {"not an id": 1}, Bindings())

@@ -706,6 +706,12 @@ ROUTES = [
     ("POST", "/api/actions/tasks/{x}/comment"), ("PUT", "/api/actions/persons/{x}/assign"),
     ("POST", "/api/actions/tasks/{x}/time-spents/{x}/persons/{x}"),
     ("POST", "/api/actions/tasks/{x}/time-spents/{x}/persons/{x}/add"), ("GET", "/api/data/edits/{x}/versions"),
+    ("POST", "/api/data/projects"), ("POST", "/api/data/persons"), ("GET", "/api/data/sequences/{x}/shots"),
+    ("GET", "/api/data/episodes/{x}/sequences"), ("GET", "/api/data/episodes/{x}/shots"),
+    ("GET", "/api/data/sequences/{x}/tasks"), ("GET", "/api/data/tasks/{x}/comments"),
+    ("GET", "/api/actions/tasks/{x}/time-spents"), ("GET", "/api/actions/tasks/{x}/time-spents/{x}"),
+    ("GET", "/api/data/persons/{x}/tasks"), ("GET", "/api/data/persons/{x}/done-tasks"),
+    ("GET", "/api/data/persons/{x}/time-spents?start_date={x}&end_date={x}"),
 ]
 JUNK_SEGMENTS = ["0", "%00", "x" * 3000, MISSING.upper(), "2026-13-45", "..", "%2F", "%E2%82%AC", "{}"]
 JUNK_BODIES = ['', 'null', '[]', '"x"', '{"name": 1, "sequence_id": [], "episode_id": {}}',
@@ -748,3 +754,239 @@ def test_concurrent_time_additions_all_count(zou, task):
         assert list(ex.map(add, range(16))) == [201] * 16
     rows = ok(zou.get(f"{D}/time-spents?task_id={task['id']}"))
     assert [r["duration"] for r in rows] == [80]
+
+
+# -- Zou's create rules: projects and persons ------------------------------------
+
+def test_new_project_is_open_by_default(zou):
+    st = by_name(ok(zou.get(f"{D}/project-status")))
+    p = new_project(zou)
+    assert p["project_status_id"] == st["Open"]["id"] and "first_episode_id" not in p
+    assert p["id"] in {x["id"] for x in ok(zou.get(f"{D}/projects/open"))}
+    closed = new_project(zou, project_status_id=st["Closed"]["id"])  # a given status is kept
+    assert closed["project_status_id"] == st["Closed"]["id"]
+    zou_error(zou.post(f"{D}/projects", json={"name": uniq("P"), "project_status_id": MISSING}), 400)
+    zou_error(zou.post(f"{D}/projects", json={"production_type": "short"}), 400)  # no name
+    zou_error(zou.post(f"{D}/projects", json={"name": p["name"]}), 400)  # taken
+    zou_error(zou.post(f"{D}/projects", data="[]", headers={"content-type": "application/json"}), 400)
+    # GET data/projects is still the generic list
+    assert p["id"] in {x["id"] for x in ok(zou.get(f"{D}/projects"))}
+
+
+def test_new_tvshow_gets_a_first_episode(zou):
+    p = new_project(zou, production_type="tvshow")
+    eps = ok(zou.get(f"{D}/projects/{p['id']}/episodes"))
+    assert [(e["name"], e["type"], e["id"]) for e in eps] == [("E01", "Episode", p["first_episode_id"])]
+    assert ok(zou.get(f"{D}/projects/{p['id']}"))["production_type"] == "tvshow"
+    # a refused tvshow makes no episode
+    before = len(ok(zou.get(f"{D}/episodes")))
+    zou_error(zou.post(f"{D}/projects", json={"name": p["name"], "production_type": "tvshow"}), 400)
+    assert len(ok(zou.get(f"{D}/episodes"))) == before
+
+
+def test_open_status_made_when_missing(server):
+    srv = kitsu_server(server, KITSU_APP)  # no seed: no project status at all
+    assert ok(srv.get(f"{D}/project-status")) == []
+    p1 = new_project(srv)
+    (st,) = ok(srv.get(f"{D}/project-status"))
+    assert (st["name"], st["color"], st["id"]) == ("Open", "#000000", p1["project_status_id"])
+    p2 = new_project(srv, production_type="tvshow")  # the Episode type is made too
+    assert p2["project_status_id"] == st["id"] and p2["first_episode_id"]
+    assert len(ok(srv.get(f"{D}/project-status"))) == 1
+    assert [t["name"] for t in ok(srv.get(f"{D}/entity-types?name=Episode"))] == ["Episode"]
+
+
+def person_body(**kw):
+    return {"first_name": "Grace", "last_name": uniq("H"), "email": f"{uniq('g')}@example.com", "phone": "",
+            "role": "user", "desktop_login": "", "departments": [], "active": True,
+            "contract_type": "open-ended", **kw}
+
+
+def test_new_person_password_null_is_ignored(zou):
+    """gazu's new_person always sends the key, null unless given."""
+    body = person_body(password=None)
+    p = ok(zou.post(f"{D}/persons", json=body), 201)
+    assert p["type"] == "Person" and p["email"] == body["email"] and "password" not in p
+    if has_auth(KITSU_APP):  # no password: no sign-in
+        r = zou.post("/api/auth/login", json={"email": body["email"], "password": "anything at all"})
+        assert r.status_code == 400, r.text
+
+
+def test_new_person_password_is_hashed_and_signs_in(zou):
+    if not has_auth(KITSU_APP):
+        zou_error(zou.post(f"{D}/persons", json=person_body(password="a password 12")), 400)
+        return
+    pw = "grace's password 12"
+    body = person_body(password=pw)
+    r = zou.post(f"{D}/persons", json=body)
+    p = ok(r, 201)
+    assert pw not in r.text and "password" not in p
+    listed = zou.get(f"{D}/persons?email={body['email']}")
+    assert pw not in listed.text and "argon2" not in listed.text and ok(listed)[0]["id"] == p["id"]
+    tokens = sign_in(zou, body["email"], pw)
+    assert tokens["user"]["id"] == p["id"]
+    r = zou.post("/api/auth/login", json={"email": body["email"], "password": pw + "x"})
+    assert r.status_code == 400, r.text
+
+
+@pytest.mark.parametrize("pw,message", [
+    ("short", "Password is too short."),
+    (12345678, "password must be a string or null."),
+    (["a long password"], "password must be a string or null."),
+    ("p" * 1025, "Password is too long."),
+])
+def test_new_person_bad_password(zou, pw, message):
+    body = person_body(password=pw)
+    if not has_auth(KITSU_APP):
+        message = None
+    zou_error(zou.post(f"{D}/persons", json=body), 400, message)
+    assert ok(zou.get(f"{D}/persons?email={body['email']}")) == []
+
+
+def test_new_person_refused_row_stores_no_credential(zou):
+    if not has_auth(KITSU_APP):
+        return
+    body = person_body(password="a fine password 1")
+    del body["first_name"]
+    zou_error(zou.post(f"{D}/persons", json=body), 400)
+    assert ok(zou.get(f"{D}/persons?email={body['email']}")) == []
+    ok(zou.post(f"{D}/persons", json=person_body(email=body["email"], password=None)), 201)
+    r = zou.post("/api/auth/login", json={"email": body["email"], "password": "a fine password 1"})
+    assert r.status_code == 400, r.text
+    dup = person_body(email=body["email"], password="another password 1")  # email taken
+    zou_error(zou.post(f"{D}/persons", json=dup), 400)
+
+
+# -- children of sequences and episodes ---------------------------------------------
+
+def test_sequence_and_episode_children(zou, shot_tree):
+    ep, sq, sh = shot_tree["episode"], shot_tree["sequence"], shot_tree["shot"]
+    shots = ok(zou.get(f"{D}/sequences/{sq['id']}/shots"))
+    assert [(x["id"], x["type"]) for x in shots] == [(sh["id"], "Shot")]
+    seqs = ok(zou.get(f"{D}/episodes/{ep['id']}/sequences"))
+    assert [(x["id"], x["type"]) for x in seqs] == [(sq["id"], "Sequence")]
+    assert [x["id"] for x in ok(zou.get(f"{D}/episodes/{ep['id']}/shots"))] == [sh["id"]]
+    assert [x["name"] for x in ok(zou.get(f"{D}/sequences/{sq['id']}/shots?name=sh010"))] == ["SH010"]
+    # another episode's rows are not these
+    p = shot_tree["project"]["id"]
+    ep2 = ok(zou.post(f"{D}/projects/{p}/episodes", json={"name": uniq("E")}), 201)
+    assert ok(zou.get(f"{D}/episodes/{ep2['id']}/shots")) == []
+    assert ok(zou.get(f"{D}/episodes/{ep2['id']}/sequences")) == []
+    # the path entity must be of the right kind
+    zou_error(zou.get(f"{D}/sequences/{sh['id']}/shots"), 404)
+    zou_error(zou.get(f"{D}/episodes/{sq['id']}/sequences"), 404)
+    zou_error(zou.get(f"{D}/episodes/{MISSING}/shots"), 404)
+    zou_error(zou.get(f"{D}/sequences/bad/shots"), 400, "Malformed ID.")
+
+
+def test_sequence_and_episode_tasks(zou, shot_tree):
+    sq, ep = shot_tree["sequence"], shot_tree["episode"]
+    tt = new_task_type(zou, "Sequence")
+    t = ok(zou.post(f"{D}/tasks", json={"project_id": sq["project_id"], "entity_id": sq["id"],
+                                        "task_type_id": tt["id"]}), 201)
+    assert [x["id"] for x in ok(zou.get(f"{D}/sequences/{sq['id']}/tasks"))] == [t["id"]]
+    assert ok(zou.get(f"{D}/episodes/{ep['id']}/tasks")) == []
+    zou_error(zou.get(f"{D}/sequences/{MISSING}/tasks"), 404)
+
+
+# -- a task's comments and time spents -----------------------------------------------
+
+def test_task_comments(zou, task):
+    st = statuses(zou)
+    person = new_person(zou)
+    url = f"{D}/tasks/{task['id']}/comments"
+    assert ok(zou.get(url)) == []
+    for status, text in (("wip", "first"), ("wfa", "second"), ("retake", "third")):
+        ok(zou.post(f"{A}/tasks/{task['id']}/comment",
+                    json={"task_status_id": st[status]["id"], "comment": text, "person_id": person["id"]}), 201)
+    got = ok(zou.get(url))
+    assert [c["text"] for c in got] == ["third", "second", "first"]  # newest first
+    c = got[0]
+    assert c["type"] == "Comment" and c["object_id"] == task["id"] and c["attachment_files"] == []
+    assert c["person"] == {"id": person["id"], "first_name": "Ada", "last_name": person["last_name"],
+                           "has_avatar": False}
+    rt = st["retake"]
+    assert c["task_status"] == {"id": rt["id"], "name": rt["name"], "short_name": "retake", "color": rt["color"]}
+    zou_error(zou.get(f"{D}/tasks/{MISSING}/comments"), 404)
+    zou_error(zou.get(f"{D}/tasks/bad/comments"), 400, "Malformed ID.")
+
+
+def test_task_time_spents_read(zou, task):
+    a, b = new_person(zou), new_person(zou)
+    base = f"{A}/tasks/{task['id']}/time-spents"
+    assert ok(zou.get(base)) == {"total": 0}
+    ok(zou.post(f"{base}/2026-05-04/persons/{a['id']}", json={"duration": 120}), 201)
+    ok(zou.post(f"{base}/2026-05-04/persons/{b['id']}", json={"duration": 60}), 201)
+    ok(zou.post(f"{base}/2026-05-05/persons/{a['id']}", json={"duration": 30}), 201)
+    day = ok(zou.get(f"{base}/2026-05-04"))
+    assert day["total"] == 180 and set(day) == {"total", a["id"], b["id"]}
+    assert [(x["duration"], x["date"], x["type"]) for x in day[a["id"]]] == [(120, "2026-05-04", "TimeSpent")]
+    every = ok(zou.get(base))
+    assert every["total"] == 210 and sorted(x["duration"] for x in every[a["id"]]) == [30, 120]
+    assert ok(zou.get(f"{base}/2026-05-06")) == {"total": 0}
+    zou_error(zou.get(f"{base}/2026-02-30"), 400, "Wrong date format.")
+    zou_error(zou.get(f"{base}/someday"), 400, "Wrong date format.")
+    zou_error(zou.get(f"{A}/tasks/{MISSING}/time-spents/2026-05-04"), 404)
+
+
+# -- a person's tasks -------------------------------------------------------------
+
+def test_person_tasks(zou, task):
+    st = statuses(zou)
+    person = new_person(zou)
+    assert ok(zou.get(f"{D}/persons/{person['id']}/tasks")) == []
+    ok(zou.put(f"{A}/persons/{person['id']}/assign", json={"task_ids": [task["id"]]}))
+    assert [t["id"] for t in ok(zou.get(f"{D}/persons/{person['id']}/tasks"))] == [task["id"]]
+    assert ok(zou.get(f"{D}/persons/{person['id']}/done-tasks")) == []
+    ok(zou.post(f"{A}/tasks/{task['id']}/comment", json={"task_status_id": st["done"]["id"],
+                                                          "person_id": person["id"]}), 201)
+    assert ok(zou.get(f"{D}/persons/{person['id']}/tasks")) == []
+    assert [t["id"] for t in ok(zou.get(f"{D}/persons/{person['id']}/done-tasks"))] == [task["id"]]
+    zou_error(zou.get(f"{D}/persons/{MISSING}/tasks"), 404)
+    zou_error(zou.get(f"{D}/persons/bad/done-tasks"), 400, "Malformed ID.")
+
+
+def test_person_time_spents_range(zou, task):
+    person, other = new_person(zou), new_person(zou)
+    base = f"{A}/tasks/{task['id']}/time-spents"
+    for day, who, d in (("2026-06-01", person, 60), ("2026-06-15", person, 30), ("2026-07-01", person, 10),
+                        ("2026-06-15", other, 99)):
+        ok(zou.post(f"{base}/{day}/persons/{who['id']}", json={"duration": d}), 201)
+    url = f"{D}/persons/{person['id']}/time-spents"
+    rows = ok(zou.get(url, params={"start_date": "2026-06-01", "end_date": "2026-06-30"}))
+    assert sorted((r["date"], r["duration"], r["type"]) for r in rows) == [("2026-06-01", 60, "TimeSpent"),
+                                                                            ("2026-06-15", 30, "TimeSpent")]
+    # both ends are included
+    rows = ok(zou.get(url, params={"start_date": "2026-06-15", "end_date": "2026-07-01"}))
+    assert sorted(r["duration"] for r in rows) == [10, 30]
+    assert ok(zou.get(url, params={"start_date": "2026-07-02", "end_date": "2026-07-01"})) == []
+    for params in ({}, {"start_date": "2026-06-01"}, {"start_date": "2026-06-31", "end_date": "2026-07-01"},
+                   {"start_date": "June", "end_date": "2026-07-01"}):
+        zou_error(zou.get(url, params=params), 400, "Wrong date format.")
+    zou_error(zou.get(f"{D}/persons/{MISSING}/time-spents",
+                      params={"start_date": "2026-06-01", "end_date": "2026-06-30"}), 404)
+
+
+def test_new_project_and_person_keep_the_generic_post_rules(zou):
+    """The Kitsu create routes run the generic POST (ext_post): Zou's
+    unknown-key refusal, lenient ref lists, Location."""
+    for route, body in (("projects", {"name": uniq("P"), "x": 1}), ("persons", person_body(x=1)),
+                        ("persons", person_body(x=1, password="a fine password 1"))):
+        zou_error(zou.post(f"{D}/{route}", json=body), 400,
+                  f"'x' is an invalid keyword argument for {route[:-1]}")
+    for route in ("projects", "persons"):
+        zou_error(zou.post(f"{D}/{route}", data="[1]", headers={"content-type": "application/json"}), 400,
+                  "Validation error.")
+    dept = ok(zou.post(f"{D}/departments", json={"name": uniq("Dep"), "color": "#000000"}), 201)
+    ghost = str(uuid.uuid4())
+    pw = "a fine password 1" if has_auth(KITSU_APP) else None
+    r = zou.post(f"{D}/persons", json=person_body(password=pw, departments=[{"id": dept["id"]}, ghost]))
+    p = ok(r, 201)
+    assert p["departments"] == [dept["id"]]
+    assert r.headers["location"].endswith("/api/data/persons/" + p["id"])
+    r = zou.post(f"{D}/persons", json=person_body(password=None))
+    assert r.headers["location"].endswith("/api/data/persons/" + ok(r, 201)["id"])
+    for kind in ("short", "tvshow"):
+        pr = zou.post(f"{D}/projects", json={"name": uniq("P"), "team": [p["id"], ghost], "production_type": kind})
+        assert ok(pr, 201)["team"] == [p["id"]]
+        assert pr.headers["location"].endswith("/api/data/projects/" + pr.json()["id"])
