@@ -1,18 +1,17 @@
 /*
- * Routing and the generic model handlers: list, get, create, replace,
- * patch, delete, and the health check. Every handler checks its input
- * completely before anything reaches the store; writes go to the writer
- * thread and answer from the callback.
+ * The generic model handlers: list, get, create, replace, patch, delete,
+ * stored filters, nested collections and row history. route.c picks one
+ * for a request; ext_blocks.c builds app routes on the same pieces
+ * (crud_int.h). Every handler checks its input completely before anything
+ * reaches the store; writes go to the writer thread and answer from the
+ * callback.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
-#include "api/authn.h"
 #include "api/authz.h"
 #include "api/crud_int.h"
-#include "api/ext.h"
 #include "api/listq.h"
 #include "api/query.h"
 #include "app/types.h"
@@ -20,21 +19,21 @@
 #include "json/jw.h"
 #include "util/dt.h"
 
-buf *new_body(rq *r)
+buf *crud__new_body(rq *r)
 {
     buf *b = arena_alloc(r->a, sizeof *b);
     buf_init(b, r->a, RD_MAX_RESPONSE);
     return b;
 }
 
-void send_json(rq *r, int status, const char *reason, const buf *b)
+void crud__send_json(rq *r, int status, const char *reason, const buf *b)
 {
     rq_respond(r, status, reason, "application/json", b);
 }
 
 /* A path id must be a UUID; anything else cannot name a row (404). The
  * canonical form is lowercase. */
-const char *canonical_id(rq *r, const char *s, size_t n)
+const char *crud__canonical_id(rq *r, const char *s, size_t n)
 {
     char *out = arena_alloc(r->a, TYPE_UUID_LEN + 1);
     return type_uuid_parse(s, n, out) ? out : NULL;
@@ -42,9 +41,9 @@ const char *canonical_id(rq *r, const char *s, size_t n)
 
 /* ---- reads ----------------------------------------------------------- */
 
-void h_get(rq *r, const app_model *m, const char *id)
+void crud__get(rq *r, const app_model *m, const char *id)
 {
-    buf *b = new_body(r);
+    buf *b = crud__new_body(r);
     jw w;
     jw_init(&w, b);
     rd_err e = store_get_as(r->conn, m, id, authz_scope_user(r, m),
@@ -53,7 +52,7 @@ void h_get(rq *r, const app_model *m, const char *id)
         problem_send(r, e, e == RD_NOT_FOUND ? arena_printf(r->a, "no %s with id %s", m->name, id) : NULL, NULL);
         return;
     }
-    send_json(r, 200, "OK", b);
+    crud__send_json(r, 200, "OK", b);
 }
 
 /* Parameters the list parser leaves to others. */
@@ -113,9 +112,9 @@ static void pagination_obj(jw *w, const listq *lq, const store_page *pg, const c
 }
 
 /* Run a parsed list query and answer it in the app's paging shape. */
-void send_list(rq *r, const app_model *m, listq *lq)
+void crud__send_list(rq *r, const app_model *m, listq *lq)
 {
-    buf *rows = new_body(r);
+    buf *rows = crud__new_body(r);
     jw w;
     jw_init(&w, rows);
     store_page pg;
@@ -135,10 +134,10 @@ void send_list(rq *r, const app_model *m, listq *lq)
             set_header_ll(r, "x-pagination-total", pg.total);
         if (next)
             rq_header(r, "x-pagination-next-cursor", next);
-        send_json(r, 200, "OK", rows);
+        crud__send_json(r, 200, "OK", rows);
         return;
     }
-    buf *b = new_body(r);
+    buf *b = crud__new_body(r);
     jw_init(&w, b);
     jw_obj_begin(&w);
     jw_keyz(&w, "data");
@@ -159,12 +158,12 @@ void send_list(rq *r, const app_model *m, listq *lq)
         pagination_obj(&w, lq, &pg, next);
     }
     jw_obj_end(&w);
-    send_json(r, 200, "OK", b);
+    crud__send_json(r, 200, "OK", b);
 }
 
 /* Parse the query string on top of lq (which may hold terms already; the
  * caller's role must be served the fields of those from index `from` on). */
-bool parse_list(rq *r, const app_model *m, listq *lq, size_t from)
+bool crud__parse_list(rq *r, const app_model *m, listq *lq, size_t from)
 {
     qparam params[RD_MAX_QUERY_PARAMS];
     const char *bad = NULL;
@@ -191,15 +190,15 @@ bool parse_list(rq *r, const app_model *m, listq *lq, size_t from)
     return true;
 }
 
-void h_list(rq *r, const app_model *m, const char *unused)
+void crud__list(rq *r, const app_model *m, const char *unused)
 {
     listq lq = {0};
-    if (parse_list(r, m, &lq, 0))
-        send_list(r, m, &lq);
+    if (crud__parse_list(r, m, &lq, 0))
+        crud__send_list(r, m, &lq);
 }
 
 /* GET {route}/filter/{id}: a stored filter's list. */
-void h_filter_get(rq *r, const app_model *m, const char *id)
+void crud__filter_get(rq *r, const app_model *m, const char *id)
 {
     const char *json = NULL;
     rd_err e = store_filter_get(r->conn, m, id, r->user_id, r->a, &json);
@@ -218,8 +217,8 @@ void h_filter_get(rq *r, const app_model *m, const char *id)
         problem_send(r, RD_CONFLICT, "this stored filter no longer fits the model; create it again", NULL);
         return;
     }
-    if (parse_list(r, m, &lq, 0))
-        send_list(r, m, &lq);
+    if (crud__parse_list(r, m, &lq, 0))
+        crud__send_list(r, m, &lq);
 }
 
 /* ---- writes ---------------------------------------------------------- */
@@ -237,7 +236,7 @@ bool api_json_media_type(const char *ct, size_t n)
     return end > 17 && strncasecmp(ct, "application/", 12) == 0 && strncasecmp(ct + end - 5, "+json", 5) == 0;
 }
 
-void written(rq *r, store_write *w)
+void crud__written(rq *r, store_write *w)
 {
     if (w->err != RD_OK) {
         const char *detail = w->detail;
@@ -252,7 +251,7 @@ void written(rq *r, store_write *w)
     case STORE_CREATE:
         rq_header(r, "location",
                   arena_printf(r->a, "%s/%s/%s", r->app->base_path, w->model->route, w->new_id));
-        send_json(r, 201, "Created", &w->body);
+        crud__send_json(r, 201, "Created", &w->body);
         break;
     case STORE_DELETE:
         rq_respond(r, 204, "No Content", NULL, NULL);
@@ -260,36 +259,36 @@ void written(rq *r, store_write *w)
     case STORE_FILTER_SAVE: {
         rq_header(r, "location",
                   arena_printf(r->a, "%s/%s/filter/%s", r->app->base_path, w->model->route, w->new_id));
-        buf *b = new_body(r);
+        buf *b = crud__new_body(r);
         jw jwr;
         jw_init(&jwr, b);
         jw_obj_begin(&jwr);
         jw_keyz(&jwr, "id");
         jw_strz(&jwr, w->new_id);
         jw_obj_end(&jwr);
-        send_json(r, 201, "Created", b);
+        crud__send_json(r, 201, "Created", b);
         break;
     }
     default:
-        send_json(r, 200, "OK", &w->body);
+        crud__send_json(r, 200, "OK", &w->body);
         break;
     }
 }
 
-void submit(rq *r, store_write *w)
+void crud__submit(rq *r, store_write *w)
 {
     w->a = r->a;
     w->actor = r->user_id;
     w->omit = authz_omit(r, w->model, listq_version_omit(w->model, r->version, r->a));
     if (w->op != STORE_FILTER_SAVE)
         w->scope_user = authz_scope_user(r, w->model);
-    rd_err e = rq_write(r, w, written);
+    rd_err e = rq_write(r, w, crud__written);
     if (e != RD_OK)
         problem_send(r, e, "the server is busy; retry shortly", NULL);
 }
 
 /* Body keys naming fields that do not exist in the requested version. */
-void hidden_fields(rq *r, const app_model *m, const json_t *body, verrs *errs)
+void crud__hidden_fields(rq *r, const app_model *m, const json_t *body, verrs *errs)
 {
     if (!json_is_object(body))
         return;
@@ -303,7 +302,7 @@ void hidden_fields(rq *r, const app_model *m, const json_t *body, verrs *errs)
 }
 
 /* The body as JSON, or NULL after answering 415/400. */
-json_t *read_body(rq *r)
+json_t *crud__read_body(rq *r)
 {
     if (r->body_len == 0 && r->app->errors == ES_ZOU) {
         /* Zou: a write without a body is a 400 whatever its Content-Type */
@@ -326,7 +325,7 @@ json_t *read_body(rq *r)
 static void h_write_in(rq *r, const app_model *m, const char *id, store_op op, val_mode mode,
                        const app_field *via, const char *parent)
 {
-    json_t *body = read_body(r);
+    json_t *body = crud__read_body(r);
     if (!body)
         return;
     store_write *w = arena_zalloc(r->a, sizeof *w);
@@ -356,7 +355,7 @@ static void h_write_in(rq *r, const app_model *m, const char *id, store_op op, v
                 json_object_del(body, m->fields[i].json_name);
     }
     rd_err e = val_body(r->app, m, body, mode, r->a, &w->vals, &errs);
-    hidden_fields(r, m, body, &errs);
+    crud__hidden_fields(r, m, body, &errs);
     json_decref(body);
     if (e != RD_OK || errs.n) {
         problem_send(r, RD_VALIDATION, NULL, &errs);
@@ -366,7 +365,7 @@ static void h_write_in(rq *r, const app_model *m, const char *id, store_op op, v
     w->model = m;
     w->id = id;
     w->lenient_lists = r->app->lenient_ref_lists;
-    submit(r, w);
+    crud__submit(r, w);
 }
 
 static void h_write(rq *r, const app_model *m, const char *id, store_op op, val_mode mode)
@@ -375,9 +374,9 @@ static void h_write(rq *r, const app_model *m, const char *id, store_op op, val_
 }
 
 /* POST {route}/filter: store a filter. */
-void h_filter_save(rq *r, const app_model *m, const char *unused)
+void crud__filter_save(rq *r, const app_model *m, const char *unused)
 {
-    json_t *body = read_body(r);
+    json_t *body = crud__read_body(r);
     if (!body)
         return;
     listq lq = {0};
@@ -404,15 +403,15 @@ void h_filter_save(rq *r, const app_model *m, const char *unused)
     w->filter_json = arena_strdup(r->a, text ? text : "{}");
     free(text);
     w->ttl = r->app->stored_filter_ttl > 0 ? r->app->stored_filter_ttl : 86400;
-    submit(r, w);
+    crud__submit(r, w);
 }
 
-void h_create(rq *r, const app_model *m, const char *id)
+void crud__create(rq *r, const app_model *m, const char *id)
 {
     h_write(r, m, id, STORE_CREATE, VAL_CREATE);
 }
 
-void h_replace(rq *r, const app_model *m, const char *id)
+void crud__replace(rq *r, const app_model *m, const char *id)
 {
     if (m->put == PUT_MERGE)
         h_write(r, m, id, STORE_PATCH, VAL_MERGE);
@@ -420,35 +419,35 @@ void h_replace(rq *r, const app_model *m, const char *id)
         h_write(r, m, id, STORE_REPLACE, VAL_REPLACE);
 }
 
-void h_patch(rq *r, const app_model *m, const char *id)
+void crud__patch(rq *r, const app_model *m, const char *id)
 {
     h_write(r, m, id, STORE_PATCH, VAL_PATCH);
 }
 
-void h_delete(rq *r, const app_model *m, const char *id)
+void crud__delete(rq *r, const app_model *m, const char *id)
 {
     store_write *w = arena_zalloc(r->a, sizeof *w);
     w->op = STORE_DELETE;
     w->model = m;
     w->id = id;
-    submit(r, w);
+    crud__submit(r, w);
 }
 
 /* ---- nested collections ------------------------------------------ */
 
 /* GET {parent route}/{pid}/{route}: the children of one parent. */
-void h_nested_list(rq *r, const app_model *m, const app_field *via, const char *pid)
+void crud__nested_list(rq *r, const app_model *m, const app_field *via, const char *pid)
 {
     sqlval *v = arena_alloc(r->a, sizeof *v);
     *v = (sqlval){.kind = SV_TEXT, .s = pid, .n = strlen(pid)};
     fterm *t = arena_alloc(r->a, sizeof *t);
     *t = (fterm){.field = via, .op = FOP_EQ, .vals = v, .n = 1};
     listq lq = {.q = {.terms = t, .n_terms = 1}};
-    if (parse_list(r, m, &lq, 1))
-        send_list(r, m, &lq);
+    if (crud__parse_list(r, m, &lq, 1))
+        crud__send_list(r, m, &lq);
 }
 
-void h_nested_create(rq *r, const app_model *m, const app_field *via, const char *pid)
+void crud__nested_create(rq *r, const app_model *m, const app_field *via, const char *pid)
 {
     h_write_in(r, m, NULL, STORE_CREATE, VAL_CREATE, via, pid);
 }
@@ -460,7 +459,7 @@ void h_nested_create(rq *r, const app_model *m, const app_field *via, const char
 
 /* GET {route}/{id}/history (models with `history: true`): every kept
  * version of the row, oldest first, as {id, at, actor, row}. */
-void h_history(rq *r, const app_model *m, const char *id)
+void crud__history(rq *r, const app_model *m, const char *id)
 {
     store_version *v;
     size_t n = 0;
@@ -471,7 +470,7 @@ void h_history(rq *r, const app_model *m, const char *id)
         problem_send(r, e, e == RD_NOT_FOUND ? arena_printf(r->a, "no %s with id %s", m->name, id) : NULL, NULL);
         return;
     }
-    buf *b = new_body(r);
+    buf *b = crud__new_body(r);
     jw w;
     jw_init(&w, b);
     jw_arr_begin(&w);
@@ -497,5 +496,5 @@ void h_history(rq *r, const app_model *m, const char *id)
         problem_send(r, RD_INTERNAL, NULL, NULL);
         return;
     }
-    send_json(r, 200, "OK", b);
+    crud__send_json(r, 200, "OK", b);
 }

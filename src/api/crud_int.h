@@ -15,44 +15,44 @@
 #include "store/store.h"
 
 /* A response buffer in the request arena, bounded by RD_MAX_RESPONSE. */
-buf *new_body(rq *r);
-void send_json(rq *r, int status, const char *reason, const buf *b);
+buf *crud__new_body(rq *r);
+void crud__send_json(rq *r, int status, const char *reason, const buf *b);
 /* The lowercase canonical form of a UUID path segment (request arena), or
  * NULL when s is not one. */
-const char *canonical_id(rq *r, const char *s, size_t n);
+const char *crud__canonical_id(rq *r, const char *s, size_t n);
 
 /* Parse the query string on top of lq (which may hold terms already; the
  * caller's role must be served the fields of those from index `from` on).
  * False after answering 400. */
-bool parse_list(rq *r, const app_model *m, listq *lq, size_t from);
+bool crud__parse_list(rq *r, const app_model *m, listq *lq, size_t from);
 /* Run a parsed list query and answer it in the app's paging shape. */
-void send_list(rq *r, const app_model *m, listq *lq);
+void crud__send_list(rq *r, const app_model *m, listq *lq);
 
 /* The body as JSON (caller decrefs), or NULL after answering 415/400. */
-json_t *read_body(rq *r);
+json_t *crud__read_body(rq *r);
 /* Body keys naming fields that do not exist in the requested version, into
  * errs. */
-void hidden_fields(rq *r, const app_model *m, const json_t *body, verrs *errs);
+void crud__hidden_fields(rq *r, const app_model *m, const json_t *body, verrs *errs);
 /* Fill in the caller, row scope and version's omitted fields, and run w on
- * the writer thread; written answers. */
-void submit(rq *r, store_write *w);
+ * the writer thread; crud__written answers. */
+void crud__submit(rq *r, store_write *w);
 /* Answer a finished write as the generic handlers do. */
-void written(rq *r, store_write *w);
+void crud__written(rq *r, store_write *w);
 
 /* The handlers the route table points at; id is canonical (or NULL for a
  * collection). */
-void h_list(rq *r, const app_model *m, const char *id);
-void h_get(rq *r, const app_model *m, const char *id);
-void h_create(rq *r, const app_model *m, const char *id);
-void h_replace(rq *r, const app_model *m, const char *id);
-void h_patch(rq *r, const app_model *m, const char *id);
-void h_delete(rq *r, const app_model *m, const char *id);
-void h_filter_save(rq *r, const app_model *m, const char *id);
-void h_filter_get(rq *r, const app_model *m, const char *id);
+void crud__list(rq *r, const app_model *m, const char *id);
+void crud__get(rq *r, const app_model *m, const char *id);
+void crud__create(rq *r, const app_model *m, const char *id);
+void crud__replace(rq *r, const app_model *m, const char *id);
+void crud__patch(rq *r, const app_model *m, const char *id);
+void crud__delete(rq *r, const app_model *m, const char *id);
+void crud__filter_save(rq *r, const app_model *m, const char *id);
+void crud__filter_get(rq *r, const app_model *m, const char *id);
 /* {parent route}/{pid}/{route}: via is m's reference to the parent. */
-void h_nested_list(rq *r, const app_model *m, const app_field *via, const char *pid);
-void h_nested_create(rq *r, const app_model *m, const app_field *via, const char *pid);
+void crud__nested_list(rq *r, const app_model *m, const app_field *via, const char *pid);
+void crud__nested_create(rq *r, const app_model *m, const app_field *via, const char *pid);
 /* GET {route}/{id}/history. */
-void h_history(rq *r, const app_model *m, const char *id);
+void crud__history(rq *r, const app_model *m, const char *id);
 
 #endif

@@ -17,7 +17,7 @@
 
 const char *ext_id(rq *r, const char *cap)
 {
-    const char *id = canonical_id(r, cap, strlen(cap));
+    const char *id = crud__canonical_id(r, cap, strlen(cap));
     if (!id)
         problem_send(r, RD_BAD_REQUEST, "Malformed ID.", NULL);
     return id;
@@ -38,17 +38,17 @@ void ext_list(rq *r, const app_model *m, const fterm *terms, size_t n, const cha
     if (r->app->auth && !authn_allowed(r, m, false))
         return;
     listq lq = {.q = {.terms = terms, .n_terms = n}};
-    if (!parse_list(r, m, &lq, n))
+    if (!crud__parse_list(r, m, &lq, n))
         return;
     lq.q.type_name = type_name;
-    send_list(r, m, &lq);
+    crud__send_list(r, m, &lq);
 }
 
 void ext_get(rq *r, const app_model *m, const char *id, const char *type_name)
 {
     if (r->app->auth && !authn_allowed(r, m, false))
         return;
-    buf *b = new_body(r);
+    buf *b = crud__new_body(r);
     jw w;
     jw_init(&w, b);
     rd_err e = store_get_as(r->conn, m, id, authz_scope_user(r, m),
@@ -59,12 +59,12 @@ void ext_get(rq *r, const app_model *m, const char *id, const char *type_name)
                      NULL);
         return;
     }
-    send_json(r, 200, "OK", b);
+    crud__send_json(r, 200, "OK", b);
 }
 
 json_t *ext_body(rq *r)
 {
-    json_t *body = read_body(r);
+    json_t *body = crud__read_body(r);
     if (body && !json_is_object(body)) {
         json_decref(body);
         problem_send(r, RD_BAD_REQUEST, "The request body must be a JSON object.", NULL);
@@ -80,7 +80,7 @@ void ext_create(rq *r, const app_model *m, json_t *body, const char *type_name)
     store_write *w = arena_zalloc(r->a, sizeof *w);
     verrs errs = {0};
     rd_err e = val_body(r->app, m, body, VAL_CREATE, r->a, &w->vals, &errs);
-    hidden_fields(r, m, body, &errs);
+    crud__hidden_fields(r, m, body, &errs);
     if (e != RD_OK || errs.n) {
         problem_send(r, RD_VALIDATION, NULL, &errs);
         return;
@@ -88,14 +88,14 @@ void ext_create(rq *r, const app_model *m, json_t *body, const char *type_name)
     w->op = STORE_CREATE;
     w->model = m;
     w->type_name = type_name;
-    submit(r, w);
+    crud__submit(r, w);
 }
 
 void ext_delete(rq *r, const app_model *m, const char *id)
 {
     if (r->app->auth && !authn_allowed(r, m, true))
         return;
-    h_delete(r, m, id);
+    crud__delete(r, m, id);
 }
 
 void ext_submit(rq *r, store_write *w, void (*cb)(rq *r, store_write *w))
@@ -118,10 +118,10 @@ fterm ext_eq(rq *r, const app_field *f, const char *text) { return ext_in(r, f, 
 
 void ext_send(rq *r, int status, const buf *b)
 {
-    send_json(r, status, status == 201 ? "Created" : "OK", b);
+    crud__send_json(r, status, status == 201 ? "Created" : "OK", b);
 }
 
-buf *ext_buf(rq *r) { return new_body(r); }
+buf *ext_buf(rq *r) { return crud__new_body(r); }
 
 const app_field *ext_id_field(rq *r)
 {
@@ -150,7 +150,7 @@ void ext_get_where(rq *r, const app_model *m, const char *id, const fterm *terms
     t[n] = ext_eq(r, ext_id_field(r), id);
     store_query q = {.terms = t, .n_terms = n + 1, .limit = 1, .type_name = type_name,
                      .omit = listq_version_omit(m, r->version, r->a)};
-    buf *b = new_body(r);
+    buf *b = crud__new_body(r);
     jw w;
     jw_init(&w, b);
     store_page pg;
@@ -164,9 +164,9 @@ void ext_get_where(rq *r, const app_model *m, const char *id, const fterm *terms
         return;
     }
     /* the one row, without the list's brackets */
-    buf *one = new_body(r);
+    buf *one = crud__new_body(r);
     buf_append(one, b->data + 1, b->len - 2);
-    send_json(r, 200, "OK", one);
+    crud__send_json(r, 200, "OK", one);
 }
 
 const char *ext_take_param(rq *r, const char *name)
@@ -207,14 +207,14 @@ const char *ext_take_param(rq *r, const char *name)
 static void updated(rq *r, store_write *w)
 {
     if (w->err != RD_OK) {
-        written(r, w);
+        crud__written(r, w);
         return;
     }
     int status = *(const int *)w->ctx;
     if (status == 204)
         rq_respond(r, 204, "No Content", NULL, NULL);
     else
-        send_json(r, status, status == 201 ? "Created" : "OK", &w->body);
+        crud__send_json(r, status, status == 201 ? "Created" : "OK", &w->body);
 }
 
 void ext_update(rq *r, const app_model *m, const char *id, json_t *body, int status, const char *type_name)
@@ -301,5 +301,5 @@ store_write *ext_step(rq *r, const app_model *m, store_op op, const char *id, co
 
 void ext_error(rq *r, store_write *w)
 {
-    written(r, w);
+    crud__written(r, w);
 }

@@ -3,7 +3,6 @@
  * health check or a generic model handler (crud.c) after settling the API
  * version from Accept, X-Api-Version or ?api-version.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -34,7 +33,7 @@ static void h_health(rq *r)
         return;
     }
     bool ok = store_health(r->store) == RD_OK;
-    buf *b = new_body(r);
+    buf *b = crud__new_body(r);
     jw w;
     jw_init(&w, b);
     jw_obj_begin(&w);
@@ -50,7 +49,7 @@ static void h_health(rq *r)
     jw_strz(&w, ok ? "ok" : "unavailable");
     jw_obj_end(&w);
     rq_header(r, "cache-control", "no-store");
-    send_json(r, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", b);
+    crud__send_json(r, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", b);
 }
 
 /* ---- versions -------------------------------------------------------- */
@@ -205,15 +204,15 @@ typedef enum target { T_COLLECTION, T_ITEM, T_FILTERS, T_FILTER, T_NESTED, T__CO
 /* The route table: what each method does on each kind of path. */
 typedef void (*handler_fn)(rq *r, const app_model *m, const char *id);
 static const handler_fn routes[T__COUNT][M_OTHER] = {
-    [T_COLLECTION] = {[M_GET] = h_list, [M_HEAD] = h_list, [M_POST] = h_create},
-    [T_ITEM] = {[M_GET] = h_get, [M_HEAD] = h_get, [M_PUT] = h_replace, [M_PATCH] = h_patch,
-                [M_DELETE] = h_delete},
-    [T_FILTERS] = {[M_POST] = h_filter_save},
-    [T_FILTER] = {[M_GET] = h_filter_get, [M_HEAD] = h_filter_get},
+    [T_COLLECTION] = {[M_GET] = crud__list, [M_HEAD] = crud__list, [M_POST] = crud__create},
+    [T_ITEM] = {[M_GET] = crud__get, [M_HEAD] = crud__get, [M_PUT] = crud__replace, [M_PATCH] = crud__patch,
+                [M_DELETE] = crud__delete},
+    [T_FILTERS] = {[M_POST] = crud__filter_save},
+    [T_FILTER] = {[M_GET] = crud__filter_get, [M_HEAD] = crud__filter_get},
 };
 typedef void (*nested_fn)(rq *r, const app_model *m, const app_field *via, const char *pid);
 static const nested_fn nested_routes[M_OTHER] = {
-    [M_GET] = h_nested_list, [M_HEAD] = h_nested_list, [M_POST] = h_nested_create};
+    [M_GET] = crud__nested_list, [M_HEAD] = crud__nested_list, [M_POST] = crud__nested_create};
 static const char *const allow[T__COUNT] = {
     [T_COLLECTION] = "GET, HEAD, POST",
     [T_ITEM] = "GET, HEAD, PUT, PATCH, DELETE",
@@ -296,12 +295,12 @@ void api_handle(rq *r)
         }
         if (ap->auth && !authn_allowed(r, m, false))
             return;
-        const char *hid = canonical_id(r, seg[1], len[1]);
+        const char *hid = crud__canonical_id(r, seg[1], len[1]);
         if (!hid) {
             problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "no %s with that id", m->name), NULL);
             return;
         }
-        h_history(r, m, hid);
+        crud__history(r, m, hid);
         return;
     }
     if (k == 3 && !is_filter) {
@@ -322,7 +321,7 @@ void api_handle(rq *r)
         }
         if (ap->auth && !authn_allowed(r, child, r->method == M_POST))
             return;
-        const char *pid = canonical_id(r, seg[1], len[1]);
+        const char *pid = crud__canonical_id(r, seg[1], len[1]);
         if (!pid) {
             bad_id(r, arena_printf(r->a, "no %s with that id", m->name));
             return;
@@ -337,7 +336,7 @@ void api_handle(rq *r)
     target t = k == 1 ? T_COLLECTION : is_filter ? (k == 2 ? T_FILTERS : T_FILTER) : T_ITEM;
     const char *id = NULL;
     if (t == T_ITEM || t == T_FILTER)
-        id = canonical_id(r, seg[k - 1], len[k - 1]);
+        id = crud__canonical_id(r, seg[k - 1], len[k - 1]);
     handler_fn fn = r->method < M_OTHER ? routes[t][r->method] : NULL;
     if (!fn) {
         method_not_allowed(r, t);
