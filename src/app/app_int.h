@@ -149,6 +149,22 @@ bool app__parse_num(const char *s, double *out);
 /* True for [a-z][a-z0-9_]* of at most RD_MAX_NAME bytes. */
 bool app__name_ok(const char *s);
 
+/* app.c: one of names[0..n) into *out (left alone on a problem, which
+ * lists the names). */
+void app__read_choice(app__ctx *c, const yaml_node_t *v, const char *what, const char *const *names, int n,
+                      int *out);
+/* app.c: a URL path prefix "/seg/seg" of [A-Za-z0-9_-] segments (and dots
+ * when allowed), never "." or "..", no empty segment, no trailing slash. */
+bool app__url_path_ok(const char *s, bool dots);
+/* app.c: the model whose routes a fixed path p (health path, auth route)
+ * would hide, or NULL; and reporting it for the key `what` (at `at`, or at
+ * the model when at is NULL). */
+const app_model *app__hidden_model(const app *a, const char *p);
+void app__check_hiding(app__ctx *c, const app *a, const char *p, const char *what, const yaml_node_t *at);
+
+/* auth.c: read the `auth:` section (after the models) into a->auth. */
+void app__load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *owner);
+
 /* model.c: read the `models:` mapping into a->models. */
 void app__load_models(app__ctx *c, app *a, yaml_node_t *models);
 
