@@ -1,16 +1,14 @@
 /*
- * The app model's public side: app_load and app_free, the `app:` and
- * `auth:` sections of the file, lookups, type names and key-case conversion.
+ * The app model's public side: app_load and app_free, the `app:` section
+ * of the file, lookups, type names and key-case conversion.
  *
  * app_load builds the whole model in one arena (app->priv) and hands it out
  * only when the file had no problem at all; otherwise it frees everything
  * and returns every problem found as "PATH:LINE:COL: message" lines. The
- * YAML reading lives in yaml_walk.c, the `models:` section in model.c.
+ * YAML reading lives in yaml_walk.c, the `models:` section in model.c, the
+ * `auth:` section in auth.c.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "app/app_int.h"
@@ -234,7 +232,7 @@ _Static_assert(sizeof conv_keys / sizeof conv_keys[0] == CK__COUNT, "one row per
 
 /* One of names[0..n) into *out (left alone on a problem). */
 void app__read_choice(app__ctx *c, const yaml_node_t *v, const char *what,
-                        const char *const *names, int n, int *out)
+                      const char *const *names, int n, int *out)
 {
     const char *s = app__str(c, v, what);
     if (!s)
@@ -588,7 +586,7 @@ const app_model *app__hidden_model(const app *a, const char *p)
 /* A path `what` (the key that set it) must not hide a model route. Reported
  * at `at`, or at the model when the path is a default (at == NULL). */
 void app__check_hiding(app__ctx *c, const app *a, const char *p, const char *what,
-                         const yaml_node_t *at)
+                       const yaml_node_t *at)
 {
     const app_model *m = app__hidden_model(a, p);
     if (!m)

@@ -1,12 +1,12 @@
 /*
  * Shared inside app/ only: the loader's context, its diagnostics and the
- * YAML reading helpers (yaml_walk.c) that model.c and app.c build on.
+ * YAML reading helpers (yaml_walk.c) that model.c, app.c and auth.c build on.
  *
  * Loading runs in three steps. yaml_walk.c reads DIR/app.yaml (bounded by
  * RD_MAX_APP_FILE), checks the raw event stream (one document, nesting at
  * most RD_MAX_YAML_DEPTH, no anchors, aliases or tags) and only then builds
  * libyaml's document, so every node has a mark. app.c reads the `app:`
- * section, model.c the `models:` section and app.c then the `auth:`
+ * section, model.c the `models:` section and auth.c then the `auth:`
  * section (which names models and fields) into the arena. Every problem
  * is recorded with its line and column and loading goes on, so one run
  * reports them all; the messages are sorted by position at the end.
@@ -70,7 +70,7 @@ typedef struct app__ctx {
     size_t n_dropped;     /* problems past RD_MAX_APP_DIAGS */
     bool versions_bad;    /* app.versions had a problem: since/until are not checked against it */
     bool has_auth;        /* the file has a top-level `auth:` key: models may have `access:` */
-    app__role_use *roles; /* every role name read, in tmp (app.c) */
+    app__role_use *roles; /* every role name read, in tmp (auth.c) */
     size_t n_roles, cap_roles;
     struct app__mside *msides; /* one per a->models entry, in tmp (model.c) */
     struct app__pending_access *pend; /* access.scope / access.fields to resolve, in tmp (access.c) */
@@ -174,12 +174,12 @@ void app__read_put(app__ctx *c, const yaml_node_t *v, put_style *out);
  * its type and flags mean what they say (checks naming it may report). */
 bool app__field_sound(const app__ctx *c, const app *a, const app_model *m, const app_field *f);
 
-/* app.c: an access mapping ({read: [roles], write: [roles]}, each key
+/* auth.c: an access mapping ({read: [roles], write: [roles]}, each key
  * optional, absent = []) into *out. False when n is not a mapping. m is
  * the model the mapping belongs to (NULL for auth.default_access): its
  * `scope` and `fields` are noted for app__resolve_access. */
 bool app__load_access(app__ctx *c, yaml_node_t *n, const char *what, app_model *m, app_access *out);
-/* app.c: a list of role names (no "*"), each noted for the check against
+/* auth.c: a list of role names (no "*"), each noted for the check against
  * an enum role field; and noting one such name. */
 void app__read_roles(app__ctx *c, yaml_node_t *n, const char *what, const char *const **out,
                      size_t *n_out);
