@@ -275,16 +275,37 @@ void crud__written(rq *r, store_write *w)
     }
 }
 
-void crud__submit(rq *r, store_write *w)
+void crud__run(rq *r, store_write *w, void (*cb)(rq *r, store_write *w))
 {
     w->a = r->a;
+    rd_err e = rq_write(r, w, cb);
+    if (e != RD_OK)
+        problem_send(r, e, "the server is busy; retry shortly", NULL);
+}
+
+void crud__submit(rq *r, store_write *w)
+{
     w->actor = r->user_id;
     w->omit = authz_omit(r, w->model, listq_version_omit(w->model, r->version, r->a));
     if (w->op != STORE_FILTER_SAVE)
         w->scope_user = authz_scope_user(r, w->model);
-    rd_err e = rq_write(r, w, crud__written);
-    if (e != RD_OK)
-        problem_send(r, e, "the server is busy; retry shortly", NULL);
+    crud__run(r, w, crud__written);
+}
+
+bool crud__validate(rq *r, const app_model *m, const json_t *body, val_mode mode, bool check_version,
+                    verrs *errs, store_write *w)
+{
+    verrs none = {0};
+    if (!errs)
+        errs = &none;
+    rd_err e = val_body(r->app, m, body, mode, r->a, &w->vals, errs);
+    if (check_version)
+        crud__hidden_fields(r, m, body, errs);
+    if (e != RD_OK || errs->n) {
+        problem_send(r, RD_VALIDATION, NULL, errs);
+        return false;
+    }
+    return true;
 }
 
 /* Body keys naming fields that do not exist in the requested version. */
@@ -354,13 +375,10 @@ static void h_write_in(rq *r, const app_model *m, const char *id, store_op op, v
             if (!listq_visible(&m->fields[i], r->version))
                 json_object_del(body, m->fields[i].json_name);
     }
-    rd_err e = val_body(r->app, m, body, mode, r->a, &w->vals, &errs);
-    crud__hidden_fields(r, m, body, &errs);
+    bool ok = crud__validate(r, m, body, mode, true, &errs, w);
     json_decref(body);
-    if (e != RD_OK || errs.n) {
-        problem_send(r, RD_VALIDATION, NULL, &errs);
+    if (!ok)
         return;
-    }
     w->op = op;
     w->model = m;
     w->id = id;
@@ -433,15 +451,21 @@ void crud__delete(rq *r, const app_model *m, const char *id)
     crud__submit(r, w);
 }
 
+fterm crud__term_in(rq *r, const app_field *f, const char *const *texts, size_t n)
+{
+    sqlval *v = arena_alloc(r->a, (n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (sqlval){.kind = SV_TEXT, .s = texts[i], .n = strlen(texts[i])};
+    return (fterm){.field = f, .op = n == 1 ? FOP_EQ : FOP_IN, .vals = v, .n = n};
+}
+
 /* ---- nested collections ------------------------------------------ */
 
 /* GET {parent route}/{pid}/{route}: the children of one parent. */
 void crud__nested_list(rq *r, const app_model *m, const app_field *via, const char *pid)
 {
-    sqlval *v = arena_alloc(r->a, sizeof *v);
-    *v = (sqlval){.kind = SV_TEXT, .s = pid, .n = strlen(pid)};
     fterm *t = arena_alloc(r->a, sizeof *t);
-    *t = (fterm){.field = via, .op = FOP_EQ, .vals = v, .n = 1};
+    *t = crud__term_in(r, via, &pid, 1);
     listq lq = {.q = {.terms = t, .n_terms = 1}};
     if (crud__parse_list(r, m, &lq, 1))
         crud__send_list(r, m, &lq);

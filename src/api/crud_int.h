@@ -1,6 +1,7 @@
 /*
- * Shared by the generic handlers (crud.c), the router (route.c) and the
- * app-route building blocks (ext_blocks.c), and nothing else. Every
+ * Shared by the generic handlers (crud.c), the router (route.c), the
+ * app-route matcher (ext.c) and building blocks (ext_blocks.c), and
+ * nothing else. Every
  * handler runs on the request's loop thread and ends the request in
  * exactly one response, possibly later from a write callback.
  */
@@ -36,8 +37,27 @@ void crud__hidden_fields(rq *r, const app_model *m, const json_t *body, verrs *e
 /* Fill in the caller, row scope and version's omitted fields, and run w on
  * the writer thread; crud__written answers. */
 void crud__submit(rq *r, store_write *w);
+/* Run w on the writer thread, then cb on this loop's thread; answers 503
+ * (or the store's refusal) when the queue does not take it. */
+void crud__run(rq *r, store_write *w, void (*cb)(rq *r, store_write *w));
+/* Validate body (borrowed) against m in mode into w->vals; check_version
+ * also refuses fields the requested API version does not have. errs may
+ * hold problems the caller found already (NULL: none). False after
+ * answering 422 with every problem. */
+bool crud__validate(rq *r, const app_model *m, const json_t *body, val_mode mode, bool check_version,
+                    verrs *errs, store_write *w);
 /* Answer a finished write as the generic handlers do. */
 void crud__written(rq *r, store_write *w);
+
+/* route.c: split "a/b/c" (n bytes, no leading slash: a leading '/' makes
+ * an empty first segment) into at most cap segments of p; an empty last
+ * segment (a trailing slash) is not counted. cap + 1 when there are more.
+ * ext.c matches app routes with it too. */
+size_t route__segments(const char *p, size_t n, const char **seg, size_t *len, size_t cap);
+
+/* A term `f = text` (n == 1) or `f IN (texts)`, in the request arena
+ * (texts borrowed). */
+fterm crud__term_in(rq *r, const app_field *f, const char *const *texts, size_t n);
 
 /* The handlers the route table points at; id is canonical (or NULL for a
  * collection). */

@@ -78,13 +78,8 @@ void ext_create(rq *r, const app_model *m, json_t *body, const char *type_name)
     if (r->app->auth && !authn_allowed(r, m, true))
         return;
     store_write *w = arena_zalloc(r->a, sizeof *w);
-    verrs errs = {0};
-    rd_err e = val_body(r->app, m, body, VAL_CREATE, r->a, &w->vals, &errs);
-    crud__hidden_fields(r, m, body, &errs);
-    if (e != RD_OK || errs.n) {
-        problem_send(r, RD_VALIDATION, NULL, &errs);
+    if (!crud__validate(r, m, body, VAL_CREATE, true, NULL, w))
         return;
-    }
     w->op = STORE_CREATE;
     w->model = m;
     w->type_name = type_name;
@@ -98,20 +93,11 @@ void ext_delete(rq *r, const app_model *m, const char *id)
     crud__delete(r, m, id);
 }
 
-void ext_submit(rq *r, store_write *w, void (*cb)(rq *r, store_write *w))
-{
-    w->a = r->a;
-    rd_err e = rq_write(r, w, cb);
-    if (e != RD_OK)
-        problem_send(r, e, "the server is busy; retry shortly", NULL);
-}
+void ext_submit(rq *r, store_write *w, void (*cb)(rq *r, store_write *w)) { crud__run(r, w, cb); }
 
 fterm ext_in(rq *r, const app_field *f, const char *const *texts, size_t n)
 {
-    sqlval *v = arena_alloc(r->a, (n ? n : 1) * sizeof *v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = (sqlval){.kind = SV_TEXT, .s = texts[i], .n = strlen(texts[i])};
-    return (fterm){.field = f, .op = n == 1 ? FOP_EQ : FOP_IN, .vals = v, .n = n};
+    return crud__term_in(r, f, texts, n);
 }
 
 fterm ext_eq(rq *r, const app_field *f, const char *text) { return ext_in(r, f, &text, 1); }
@@ -203,6 +189,20 @@ const char *ext_take_param(rq *r, const char *name)
     return val;
 }
 
+/* What ext_update and ext_step fill in a write: its target, the caller,
+ * and the row rendered typed type_name in the requested version. */
+static void step_init(rq *r, store_write *w, const app_model *m, store_op op, const char *id,
+                      const char *type_name)
+{
+    w->op = op;
+    w->model = m;
+    w->id = id;
+    w->a = r->a;
+    w->actor = r->user_id;
+    w->type_name = type_name;
+    w->omit = listq_version_omit(m, r->version, r->a);
+}
+
 /* ext_update's answer: the status in w->ctx; 204 has no body. */
 static void updated(rq *r, store_write *w)
 {
@@ -222,25 +222,13 @@ void ext_update(rq *r, const app_model *m, const char *id, json_t *body, int sta
     if (r->app->auth && !authn_allowed(r, m, true))
         return;
     store_write *w = arena_zalloc(r->a, sizeof *w);
-    verrs errs = {0};
-    rd_err e = val_body(r->app, m, body, VAL_PATCH, r->a, &w->vals, &errs);
-    if (e != RD_OK || errs.n) {
-        problem_send(r, RD_VALIDATION, NULL, &errs);
+    if (!crud__validate(r, m, body, VAL_PATCH, false, NULL, w))
         return;
-    }
     int *st = arena_alloc(r->a, sizeof *st);
     *st = status;
-    w->op = STORE_PATCH;
-    w->model = m;
-    w->id = id;
+    step_init(r, w, m, STORE_PATCH, id, type_name);
     w->ctx = st;
-    w->type_name = type_name;
-    w->a = r->a;
-    w->actor = r->user_id;
-    w->omit = listq_version_omit(m, r->version, r->a);
-    e = rq_write(r, w, updated);
-    if (e != RD_OK)
-        problem_send(r, e, "the server is busy; retry shortly", NULL);
+    crud__run(r, w, updated);
 }
 
 /* ext_create_then: the caller's continuation in w->ctx. */
@@ -259,43 +247,25 @@ void ext_create_then(rq *r, const app_model *m, json_t *body, void (*then)(rq *r
                      void *ctx)
 {
     store_write *w = arena_zalloc(r->a, sizeof *w);
-    verrs errs = {0};
-    rd_err e = val_body(r->app, m, body, VAL_CREATE, r->a, &w->vals, &errs);
-    if (e != RD_OK || errs.n) {
-        problem_send(r, RD_VALIDATION, NULL, &errs);
+    if (!crud__validate(r, m, body, VAL_CREATE, false, NULL, w))
         return;
-    }
     then_ctx *t = arena_alloc(r->a, sizeof *t);
     *t = (then_ctx){.then = then, .ctx = ctx};
     w->op = STORE_CREATE;
     w->model = m;
     w->ctx = t;
-    w->a = r->a;
-    w->actor = r->user_id;
-    e = rq_write(r, w, created_then);
-    if (e != RD_OK)
-        problem_send(r, e, "the server is busy; retry shortly", NULL);
+    w->actor = r->user_id; /* no omit: the continuation gets the whole row */
+    crud__run(r, w, created_then);
 }
 
 store_write *ext_step(rq *r, const app_model *m, store_op op, const char *id, const json_t *body,
                       const char *type_name)
 {
     store_write *w = arena_zalloc(r->a, sizeof *w);
-    if (op == STORE_CREATE || op == STORE_PATCH) {
-        verrs errs = {0};
-        rd_err e = val_body(r->app, m, body, op == STORE_CREATE ? VAL_CREATE : VAL_SERVER, r->a, &w->vals, &errs);
-        if (e != RD_OK || errs.n) {
-            problem_send(r, RD_VALIDATION, NULL, &errs);
-            return NULL;
-        }
-    }
-    w->op = op;
-    w->model = m;
-    w->id = id;
-    w->a = r->a;
-    w->actor = r->user_id;
-    w->type_name = type_name;
-    w->omit = listq_version_omit(m, r->version, r->a);
+    if ((op == STORE_CREATE || op == STORE_PATCH) &&
+        !crud__validate(r, m, body, op == STORE_CREATE ? VAL_CREATE : VAL_SERVER, false, NULL, w))
+        return NULL;
+    step_init(r, w, m, op, id, type_name);
     return w;
 }
 

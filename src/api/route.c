@@ -221,15 +221,15 @@ static const char *const allow[T__COUNT] = {
     [T_NESTED] = "GET, HEAD, POST",
 };
 
-/* Split "a/b/c" (no leading slash) into at most cap segments. */
-static size_t segments(const char *p, size_t n, const char **seg, size_t *len, size_t cap)
+/* One path split for the generic router and app routes (crud_int.h). */
+size_t route__segments(const char *p, size_t n, const char **seg, size_t *len, size_t cap)
 {
     size_t k = 0;
-    while (n && k <= cap) {
-        const char *slash = memchr(p, '/', n);
-        size_t l = slash ? (size_t)(slash - p) : n;
+    while (n) {
         if (k == cap)
             return cap + 1; /* too many */
+        const char *slash = memchr(p, '/', n);
+        size_t l = slash ? (size_t)(slash - p) : n;
         seg[k] = p;
         len[k++] = l;
         if (!slash)
@@ -277,7 +277,7 @@ void api_handle(rq *r)
         n--;
     const char *seg[3];
     size_t len[3];
-    size_t k = segments(p, n, seg, len, 3);
+    size_t k = route__segments(p, n, seg, len, 3);
     const app_model *m = k >= 1 && k <= 3 ? find_model(ap, seg[0], len[0], r->version) : NULL;
     if (!m) {
         problem_send(r, RD_NO_ROUTE, "no such route", NULL);
