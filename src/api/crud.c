@@ -41,13 +41,19 @@ const char *crud__canonical_id(rq *r, const char *s, size_t n)
 
 /* ---- reads ----------------------------------------------------------- */
 
+rd_err crud__row(rq *r, const app_model *m, const char *id, const char *type_name, buf **out)
+{
+    *out = crud__new_body(r);
+    jw w;
+    jw_init(&w, *out);
+    return store_get_as(r->conn, m, id, authz_scope_user(r, m),
+                        authz_omit(r, m, listq_version_omit(m, r->version, r->a)), type_name, &w);
+}
+
 void crud__get(rq *r, const app_model *m, const char *id)
 {
-    buf *b = crud__new_body(r);
-    jw w;
-    jw_init(&w, b);
-    rd_err e = store_get_as(r->conn, m, id, authz_scope_user(r, m),
-                            authz_omit(r, m, listq_version_omit(m, r->version, r->a)), NULL, &w);
+    buf *b;
+    rd_err e = crud__row(r, m, id, NULL, &b);
     if (e != RD_OK) {
         problem_send(r, e, e == RD_NOT_FOUND ? arena_printf(r->a, "no %s with id %s", m->name, id) : NULL, NULL);
         return;

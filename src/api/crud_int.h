@@ -22,6 +22,11 @@ void crud__send_json(rq *r, int status, const char *reason, const buf *b);
  * NULL when s is not one. */
 const char *crud__canonical_id(rq *r, const char *s, size_t n);
 
+/* Render row id of m, typed type_name (NULL: the model's), as the caller
+ * may see it (row scope, role's fields, API version) into *out, a new
+ * response buffer; answers nothing. */
+rd_err crud__row(rq *r, const app_model *m, const char *id, const char *type_name, buf **out);
+
 /* Parse the query string on top of lq (which may hold terms already; the
  * caller's role must be served the fields of those from index `from` on).
  * False after answering 400. */

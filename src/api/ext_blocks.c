@@ -48,11 +48,8 @@ void ext_get(rq *r, const app_model *m, const char *id, const char *type_name)
 {
     if (r->app->auth && !authn_allowed(r, m, false))
         return;
-    buf *b = crud__new_body(r);
-    jw w;
-    jw_init(&w, b);
-    rd_err e = store_get_as(r->conn, m, id, authz_scope_user(r, m),
-                            authz_omit(r, m, listq_version_omit(m, r->version, r->a)), type_name, &w);
+    buf *b;
+    rd_err e = crud__row(r, m, id, type_name, &b);
     if (e != RD_OK) {
         problem_send(r, e, e == RD_NOT_FOUND ? arena_printf(r->a, "%s not found", type_name ? type_name : m->name)
                                              : NULL,
