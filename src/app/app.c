@@ -497,6 +497,19 @@ static void load_versions(app__ctx *c, app *a, yaml_node_t *n)
     }
 }
 
+/* A name key of the app section (name, routes): [a-z][a-z0-9_]*, copied
+ * into the model's arena. NULL when absent or wrong (reported). */
+static const char *read_name(app__ctx *c, const yaml_node_t *v, const char *what)
+{
+    const char *s = app__str(c, v, what);
+    if (s && app__name_ok(s))
+        return arena_strdup(c->a, s);
+    if (s)
+        app__err(c, v, "%s: '%s' must match [a-z][a-z0-9_]* (at most %d characters)", what, app__q(c, s),
+                 RD_MAX_NAME);
+    return NULL;
+}
+
 static void load_app_section(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *owner,
                              app__kv *ak)
 {
@@ -505,13 +518,8 @@ static void load_app_section(app__ctx *c, app *a, yaml_node_t *n, const yaml_nod
         return;
     }
     const char *s;
-    if (ak[AK_NAME].val && (s = app__str(c, ak[AK_NAME].val, "name"))) {
-        if (app__name_ok(s))
-            a->name = arena_strdup(c->a, s);
-        else
-            app__err(c, ak[AK_NAME].val, "name: '%s' must match [a-z][a-z0-9_]* (at most %d characters)",
-                     app__q(c, s), RD_MAX_NAME);
-    }
+    if (ak[AK_NAME].val && (s = read_name(c, ak[AK_NAME].val, "name")))
+        a->name = s;
     if (ak[AK_TITLE].val && (s = app__str(c, ak[AK_TITLE].val, "title")))
         a->title = arena_strdup(c->a, s);
     if (ak[AK_VERSION].val && (s = app__str(c, ak[AK_VERSION].val, "version")))
@@ -561,13 +569,8 @@ static void load_app_section(app__ctx *c, app *a, yaml_node_t *n, const yaml_nod
         a->vendor = a->name;
     /* The name is checked against the compiled-in route sets by whoever
      * serves the app (api/ext.c), which app/ does not know. */
-    if (ak[AK_ROUTES].val && (s = app__str(c, ak[AK_ROUTES].val, "routes"))) {
-        if (app__name_ok(s))
-            a->routes = arena_strdup(c->a, s);
-        else
-            app__err(c, ak[AK_ROUTES].val, "routes: '%s' must match [a-z][a-z0-9_]* (at most %d characters)",
-                     app__q(c, s), RD_MAX_NAME);
-    }
+    if (ak[AK_ROUTES].val && (s = read_name(c, ak[AK_ROUTES].val, "routes")))
+        a->routes = s;
 }
 
 /* The model whose routes a fixed path p (the health path, an auth route)
