@@ -23,15 +23,23 @@ static void bad_id(rq *r, const char *detail)
         problem_send(r, RD_NOT_FOUND, detail, NULL);
 }
 
+/* Whether the method is GET or HEAD; otherwise answers 405 for a path
+ * that takes only those. */
+static bool read_method(rq *r)
+{
+    if (r->method == M_GET || r->method == M_HEAD)
+        return true;
+    rq_header(r, "allow", "GET, HEAD");
+    problem_send(r, RD_METHOD, NULL, NULL);
+    return false;
+}
+
 /* ---- health ---------------------------------------------------------- */
 
 static void h_health(rq *r)
 {
-    if (r->method != M_GET && r->method != M_HEAD) {
-        rq_header(r, "allow", "GET, HEAD");
-        problem_send(r, RD_METHOD, NULL, NULL);
+    if (!read_method(r))
         return;
-    }
     bool ok = store_health(r->store) == RD_OK;
     buf *b = crud__new_body(r);
     jw w;
@@ -288,11 +296,8 @@ void api_handle(rq *r)
         return;
     bool is_filter = k >= 2 && len[1] == 6 && memcmp(seg[1], "filter", 6) == 0;
     if (k == 3 && !is_filter && m->history && len[2] == 7 && memcmp(seg[2], "history", 7) == 0) {
-        if (r->method != M_GET && r->method != M_HEAD) {
-            rq_header(r, "allow", "GET, HEAD");
-            problem_send(r, RD_METHOD, NULL, NULL);
+        if (!read_method(r))
             return;
-        }
         if (ap->auth && !authn_allowed(r, m, false))
             return;
         const char *hid = crud__canonical_id(r, seg[1], len[1]);
