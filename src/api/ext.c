@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "api/authn.h"
+#include "api/crud_int.h"
 #include "api/ext.h"
 
 /* Every route set compiled into restd, by the name an app file gives. */
@@ -19,26 +20,12 @@ const ext_set *ext_set_by_name(const char *name)
     return NULL;
 }
 
-/* Split an absolute path (leading '/' skipped) into at most cap segments;
- * cap + 1 when there are more. */
+/* Split an absolute path (leading '/' skipped) as route__segments does. */
 static size_t split(const char *p, size_t n, const char **seg, size_t *len, size_t cap)
 {
     if (n && *p == '/')
         p++, n--;
-    size_t k = 0;
-    while (n) {
-        if (k == cap)
-            return cap + 1;
-        const char *slash = memchr(p, '/', n);
-        size_t l = slash ? (size_t)(slash - p) : n;
-        seg[k] = p;
-        len[k++] = l;
-        if (!slash)
-            break;
-        p = slash + 1;
-        n -= l + 1;
-    }
-    return k;
+    return route__segments(p, n, seg, len, cap);
 }
 
 static bool is_capture(const char *s, size_t n) { return n >= 2 && s[0] == '<' && s[n - 1] == '>'; }

@@ -56,7 +56,7 @@ const ext_set *ext_set_by_name(const char *name);
  * with Allow when only the method differs) and return true. */
 bool ext_handle(rq *r);
 
-/* ---- building blocks for handlers (api/crud.c) ---------------------- */
+/* ---- building blocks for handlers (api/ext_blocks.c) ---------------- */
 
 /* The lowercase canonical form of a UUID capture, or NULL after answering
  * 400 "Malformed ID.". */

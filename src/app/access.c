@@ -2,7 +2,7 @@
  * The parts of a model's `access:` that name the model's fields: the row
  * scope (`scope: {via, member | owner, exempt}`) and the per-role field
  * subsets (`fields: {role: [names]}`). They can only be checked once every
- * model is loaded and auth.users is known, so app__load_access (app.c)
+ * model is loaded and auth.users is known, so app__load_access (auth.c)
  * notes their nodes while the models are read and load_auth resolves them
  * here. docs/app-format.md and docs/auth.md describe the keys.
  */

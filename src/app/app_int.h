@@ -1,12 +1,12 @@
 /*
  * Shared inside app/ only: the loader's context, its diagnostics and the
- * YAML reading helpers (yaml_walk.c) that model.c and app.c build on.
+ * YAML reading helpers (yaml_walk.c) that model.c, app.c and auth.c build on.
  *
  * Loading runs in three steps. yaml_walk.c reads DIR/app.yaml (bounded by
  * RD_MAX_APP_FILE), checks the raw event stream (one document, nesting at
  * most RD_MAX_YAML_DEPTH, no anchors, aliases or tags) and only then builds
  * libyaml's document, so every node has a mark. app.c reads the `app:`
- * section, model.c the `models:` section and app.c then the `auth:`
+ * section, model.c the `models:` section and auth.c then the `auth:`
  * section (which names models and fields) into the arena. Every problem
  * is recorded with its line and column and loading goes on, so one run
  * reports them all; the messages are sorted by position at the end.
@@ -70,7 +70,7 @@ typedef struct app__ctx {
     size_t n_dropped;     /* problems past RD_MAX_APP_DIAGS */
     bool versions_bad;    /* app.versions had a problem: since/until are not checked against it */
     bool has_auth;        /* the file has a top-level `auth:` key: models may have `access:` */
-    app__role_use *roles; /* every role name read, in tmp (app.c) */
+    app__role_use *roles; /* every role name read, in tmp (auth.c) */
     size_t n_roles, cap_roles;
     struct app__mside *msides; /* one per a->models entry, in tmp (model.c) */
     struct app__pending_access *pend; /* access.scope / access.fields to resolve, in tmp (access.c) */
@@ -149,6 +149,22 @@ bool app__parse_num(const char *s, double *out);
 /* True for [a-z][a-z0-9_]* of at most RD_MAX_NAME bytes. */
 bool app__name_ok(const char *s);
 
+/* app.c: one of names[0..n) into *out (left alone on a problem, which
+ * lists the names). */
+void app__read_choice(app__ctx *c, const yaml_node_t *v, const char *what, const char *const *names, int n,
+                      int *out);
+/* app.c: a URL path prefix "/seg/seg" of [A-Za-z0-9_-] segments (and dots
+ * when allowed), never "." or "..", no empty segment, no trailing slash. */
+bool app__url_path_ok(const char *s, bool dots);
+/* app.c: the model whose routes a fixed path p (health path, auth route)
+ * would hide, or NULL; and reporting it for the key `what` (at `at`, or at
+ * the model when at is NULL). */
+const app_model *app__hidden_model(const app *a, const char *p);
+void app__check_hiding(app__ctx *c, const app *a, const char *p, const char *what, const yaml_node_t *at);
+
+/* auth.c: read the `auth:` section (after the models) into a->auth. */
+void app__load_auth(app__ctx *c, app *a, yaml_node_t *n, const yaml_node_t *owner);
+
 /* model.c: read the `models:` mapping into a->models. */
 void app__load_models(app__ctx *c, app *a, yaml_node_t *models);
 
@@ -158,12 +174,12 @@ void app__read_put(app__ctx *c, const yaml_node_t *v, put_style *out);
  * its type and flags mean what they say (checks naming it may report). */
 bool app__field_sound(const app__ctx *c, const app *a, const app_model *m, const app_field *f);
 
-/* app.c: an access mapping ({read: [roles], write: [roles]}, each key
+/* auth.c: an access mapping ({read: [roles], write: [roles]}, each key
  * optional, absent = []) into *out. False when n is not a mapping. m is
  * the model the mapping belongs to (NULL for auth.default_access): its
  * `scope` and `fields` are noted for app__resolve_access. */
 bool app__load_access(app__ctx *c, yaml_node_t *n, const char *what, app_model *m, app_access *out);
-/* app.c: a list of role names (no "*"), each noted for the check against
+/* auth.c: a list of role names (no "*"), each noted for the check against
  * an enum role field; and noting one such name. */
 void app__read_roles(app__ctx *c, yaml_node_t *n, const char *what, const char *const **out,
                      size_t *n_out);

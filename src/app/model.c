@@ -10,8 +10,8 @@
  *
  * What each field key means, and for which types it is allowed, is the
  * field_keys table below; docs/app-format.md describes the same rules. A
- * model's `access:` is read by app__load_access (app.c), with the auth
- * section; app.c also asks app__field_sound before checking the fields the
+ * model's `access:` is read by app__load_access (auth.c), with the auth
+ * section; auth.c also asks app__field_sound before checking the fields the
  * auth section names.
  */
 #include <jansson.h>

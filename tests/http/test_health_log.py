@@ -52,6 +52,15 @@ def test_health_ok(demo):
     assert body["database"] == "ok"
 
 
+def test_health_takes_only_get_and_head(demo):
+    r = requests.head(demo.url + "/health", timeout=5)
+    assert r.status_code == 200 and r.content == b""
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        r = requests.request(method, demo.url + "/health", timeout=5)
+        problem(r, 405, demo)
+        assert r.headers["Allow"] == "GET, HEAD"
+
+
 def test_health_not_under_base_path(demo):
     problem(requests.get(demo.url + "/api/health", timeout=5), 404, demo)
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the app-file loader (src/app/app.c, model.c, yaml_walk.c).
+ * Unit tests for the app-file loader (src/app/app.c, model.c, auth.c, yaml_walk.c).
  *
  * Each test writes an app.yaml into a private mkdtemp directory and loads
  * it. Accepted files are checked attribute by attribute; rejected ones must
