@@ -786,7 +786,7 @@ void api_handle(rq *r)
             problem_send(r, RD_METHOD, NULL, NULL);
             return;
         }
-        if (ap->auth && !authn_allowed(r, m, false))
+        if (ap->auth && !authz_allowed(r, m, false))
             return;
         const char *hid = canonical_id(r, seg[1], len[1]);
         if (!hid) {
@@ -812,7 +812,7 @@ void api_handle(rq *r)
             method_not_allowed(r, T_NESTED);
             return;
         }
-        if (ap->auth && !authn_allowed(r, child, r->method == M_POST))
+        if (ap->auth && !authz_allowed(r, child, r->method == M_POST))
             return;
         const char *pid = canonical_id(r, seg[1], len[1]);
         if (!pid) {
@@ -837,7 +837,7 @@ void api_handle(rq *r)
     }
     bool write = (t == T_COLLECTION && r->method == M_POST) ||
                  (t == T_ITEM && r->method != M_GET && r->method != M_HEAD);
-    if (ap->auth && !authn_allowed(r, m, write))
+    if (ap->auth && !authz_allowed(r, m, write))
         return;
     if ((t == T_ITEM || t == T_FILTER) && !id) {
         bad_id(r, t == T_FILTER ? "no such stored filter" : arena_printf(r->a, "no %s with that id", m->name));
@@ -868,7 +868,7 @@ bool ext_exists(rq *r, const app_model *m, const char *id, const char *what)
 
 void ext_list(rq *r, const app_model *m, const fterm *terms, size_t n, const char *type_name)
 {
-    if (r->app->auth && !authn_allowed(r, m, false))
+    if (r->app->auth && !authz_allowed(r, m, false))
         return;
     listq lq = {.q = {.terms = terms, .n_terms = n}};
     if (!parse_list(r, m, &lq, n))
@@ -879,7 +879,7 @@ void ext_list(rq *r, const app_model *m, const fterm *terms, size_t n, const cha
 
 void ext_get(rq *r, const app_model *m, const char *id, const char *type_name)
 {
-    if (r->app->auth && !authn_allowed(r, m, false))
+    if (r->app->auth && !authz_allowed(r, m, false))
         return;
     buf *b = new_body(r);
     jw w;
@@ -908,7 +908,7 @@ json_t *ext_body(rq *r)
 
 void ext_create(rq *r, const app_model *m, json_t *body, const char *type_name)
 {
-    if (r->app->auth && !authn_allowed(r, m, true))
+    if (r->app->auth && !authz_allowed(r, m, true))
         return;
     store_write *w = arena_zalloc(r->a, sizeof *w);
     verrs errs = {0};
@@ -926,7 +926,7 @@ void ext_create(rq *r, const app_model *m, json_t *body, const char *type_name)
 
 void ext_delete(rq *r, const app_model *m, const char *id)
 {
-    if (r->app->auth && !authn_allowed(r, m, true))
+    if (r->app->auth && !authz_allowed(r, m, true))
         return;
     h_delete(r, m, id);
 }
