@@ -756,6 +756,21 @@ static int bind_and_step(sqlite3_stmt *st, const char *id, const char *now, cons
     return rc;
 }
 
+/* A row the caller may not write under per-holder roles: RD_DENIED when
+ * the caller may still read it (it is no secret), else RD_NOT_FOUND as
+ * for a missing row. Runs only on that failure path. */
+static bool not_writable(store *s, store_write *w, const store_scope *su, const char *id)
+{
+    const app_model *m = w->model;
+    bool seen = store__scope_kind(m, su, false) == SCOPE_NONE
+                    ? row_exists(s, m, id, w->a)
+                    : scoped_hit(s, store__sql_exists_scoped(w->a, m, su, false), id, su->user);
+    w->err = seen ? RD_DENIED : RD_NOT_FOUND;
+    if (seen)
+        w->detail = arena_printf(w->a, "you may not change this %s", m->name);
+    return false;
+}
+
 /* For a scoped write that sets the scope's via reference (role_in's,
  * under per-holder roles): the row it names must be in the caller's scope,
  * or one where the caller may write (RD_DENIED otherwise). */
@@ -900,7 +915,7 @@ static bool run_job(store *s, store_write *w)
         if (rc != SQLITE_DONE)
             return sql_failed(s, w, rc), false;
         if (sqlite3_changes(s->wdb) == 0)
-            return w->err = RD_NOT_FOUND, false;
+            return sk == SCOPE_ROLE ? not_writable(s, w, su, id) : (w->err = RD_NOT_FOUND, false);
         return true;
     }
     if (w->op == STORE_FILTER_SAVE)
@@ -944,7 +959,7 @@ static bool run_job(store *s, store_write *w)
         id = w->new_id = nid;
     } else if (su ? !scoped_hit(s, store__sql_exists_scoped(w->a, m, su, true), id, su->user)
                   : !row_exists(s, m, id, w->a)) {
-        return w->err = RD_NOT_FOUND, false;
+        return sk == SCOPE_ROLE ? not_writable(s, w, su, id) : (w->err = RD_NOT_FOUND, false);
     }
     /* A via reference outside the caller's scope is refused before the
      * references are checked, so a missing and a hidden target answer
