@@ -286,3 +286,77 @@ def test_role_in_holder_needs_a_via(tmp_path):
     r = subprocess.run([restd_bin(), "check", "--app", str(tmp_path)], capture_output=True, text=True,
                        timeout=60, env=sanitizer_env())
     assert r.returncode == 0, r.stderr + r.stdout
+
+
+# -- apps/kitsu: Zou's project_person_link.role ----------------------------------
+
+KPASS = "kitsu role password 42"
+
+
+@pytest.fixture(scope="module")
+def kitsu(module_server):
+    app_yaml = kitsu_app_yaml()
+    if not has_auth(app_yaml):
+        pytest.skip("apps/kitsu has no auth section")
+    srv = kitsu_server(module_server, app_yaml)
+    for email, role in [("art@k.io", "user"), ("boss@k.io", "manager")]:
+        add_person(srv, email, role=role, password=KPASS)
+    ns = type("K", (), {})()
+    ns.srv = srv
+    ns.art = Caller(srv, "art@k.io", login="/api/auth/login", password=KPASS)
+    ns.boss = Caller(srv, "boss@k.io", login="/api/auth/login", password=KPASS)
+    people = {p["email"]: p["id"] for p in srv.get("/api/data/persons").json() if p.get("email")}
+    team = [people["art@k.io"], people["boss@k.io"]]
+
+    def post(path, body):
+        r = srv.post("/api/data/" + path, json=body)
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+    ns.p1 = post("projects", {"name": "RolesP1", "team": team})
+    ns.p2 = post("projects", {"name": "RolesP2", "team": team})
+    ns.etype = post("entity-types", {"name": "RolesType"})
+    ns.e1 = [post("entities", {"name": f"e1-{i}", "project_id": ns.p1, "entity_type_id": ns.etype})
+             for i in range(3)]
+    ns.e2 = [post("entities", {"name": f"e2-{i}", "project_id": ns.p2, "entity_type_id": ns.etype})
+             for i in range(2)]
+    post("project-person-links", {"project_id": ns.p1, "person_id": people["art@k.io"], "role": "manager"})
+    post("project-person-links", {"project_id": ns.p1, "person_id": people["boss@k.io"], "role": "user"})
+    ns.people = people
+    return ns
+
+
+def test_kitsu_artist_manager_on_one_project(kitsu):
+    k = kitsu
+    r = k.art.put(f"/api/data/entities/{k.e1[0]}", json={"description": "by the override"})
+    assert r.status_code == 200, r.text
+    assert r.json()["description"] == "by the override"
+    r = k.art.put(f"/api/data/entities/{k.e2[0]}", json={"description": "no"})
+    assert r.status_code == 403, r.text
+    assert r.json()["error"] is True
+    r = k.art.post("/api/data/entities", json={"name": "e1-new", "project_id": k.p1, "entity_type_id": k.etype})
+    assert r.status_code == 201, r.text
+    assert k.art.delete(f"/api/data/entities/{r.json()['id']}").status_code == 204
+    r = k.art.post("/api/data/entities", json={"name": "e2-new", "project_id": k.p2, "entity_type_id": k.etype})
+    assert r.status_code == 403, r.text
+
+
+def test_kitsu_manager_who_is_user_on_one_project(kitsu):
+    k = kitsu
+    assert k.boss.get(f"/api/data/entities/{k.e1[1]}").status_code == 200
+    assert k.boss.put(f"/api/data/entities/{k.e1[1]}", json={"description": "no"}).status_code == 403
+    assert k.boss.delete(f"/api/data/entities/{k.e1[1]}").status_code == 403
+    r = k.boss.put(f"/api/data/entities/{k.e2[1]}", json={"description": "manager here"})
+    assert r.status_code == 200, r.text
+
+
+def test_kitsu_totals_and_override_rows_admin_only(kitsu):
+    k = kitsu
+    body = k.art.get(f"/api/data/entities?page=1&entity_type_id={k.etype}").json()
+    assert body["total"] == 5
+    body = k.art.get(f"/api/data/entities?page=1&limit=2&project_id={k.p1}").json()
+    assert body["total"] == 3 and body["nb_pages"] == 2
+    r = k.art.post("/api/data/project-person-links",
+                   json={"project_id": k.p2, "person_id": k.people["art@k.io"], "role": "manager"})
+    assert r.status_code == 403, r.text
+    links = k.art.get("/api/data/project-person-links").json()
+    assert sorted(link["role"] for link in links) == ["manager", "user"]
