@@ -194,6 +194,8 @@ static void resolve_role_in(app__ctx *c, const app *a, app_model *m, yaml_node_t
                  rm->name, ri->holder->name, h->name, m->name);
         return;
     }
+    ri->global = a->auth->superusers;
+    ri->n_global = a->auth->n_superusers;
     m->access.role_in = ri;
 }
 

@@ -145,6 +145,8 @@ typedef struct app_role_in {
     const app_field *user;   /* FT_REF of model to the users model */
     const app_field *role;   /* FT_STRING / FT_ENUM of model; null: no override */
     const app_field *via;    /* this model's FT_REF to the holder; NULL: the row is its own holder */
+    const char *const *global; /* auth.superusers: global-only roles, no override when given */
+    size_t n_global;
 } app_role_in;
 
 /* The fields one role is served of a model (access.fields): omit has one

@@ -224,6 +224,19 @@ static void roles_in(buf *b, const char *col, const char *const *roles, size_t n
     buf_putc(b, ')');
 }
 
+/* That override row o has a role that counts: not null and not a
+ * superuser role (those are global only, so such a row overrides nothing). */
+static void override_set(buf *b, const app_role_in *ri)
+{
+    buf_printf(b, "o.\"%s\" IS NOT NULL", ri->role->name);
+    if (ri->n_global) {
+        buf_printf(b, " AND o.\"%s\" NOT IN (", ri->role->name);
+        for (size_t i = 0; i < ri->n_global; i++)
+            buf_printf(b, "%s'%s'", i ? ", " : "", ri->global[i]);
+        buf_putc(b, ')');
+    }
+}
+
 /* The per-holder role condition (SCOPE_ROLE) on the row named `row`:
  * (own role may AND scope AND no override in the holder) OR an override
  * there may. holder_row: `row` is a row of the holder model (a create's
@@ -248,12 +261,15 @@ static void role_cond(buf *b, const app_model *m, const store_scope *sc, bool wr
         }
         buf_printf(b,
                    "(%s.\"%s\" IS NULL OR %s.\"%s\" NOT IN (SELECT o.\"%s\" FROM \"%s\" o WHERE o.\"%s\" = %s "
-                   "AND o.\"%s\" IS NOT NULL AND o.\"%s\" IS NOT NULL))) OR ",
-                   row, hcol, row, hcol, ri->holder->name, ri->model->name, ri->user->name, ph, ri->role->name,
-                   ri->holder->name);
+                   "AND o.\"%s\" IS NOT NULL AND ",
+                   row, hcol, row, hcol, ri->holder->name, ri->model->name, ri->user->name, ph, ri->holder->name);
+        override_set(b, ri);
+        buf_puts(b, "))) OR ");
     }
     buf_printf(b, "%s.\"%s\" IN (SELECT o.\"%s\" FROM \"%s\" o WHERE o.\"%s\" = %s AND ", row, hcol,
                ri->holder->name, ri->model->name, ri->user->name, ph);
+    override_set(b, ri);
+    buf_puts(b, " AND ");
     char col[RD_MAX_NAME + 8];
     snprintf(col, sizeof col, "o.\"%s\"", ri->role->name);
     roles_in(b, col, write ? acc->write : acc->read, write ? acc->n_write : acc->n_read);
@@ -316,10 +332,11 @@ const char *store__sql_role_held(arena *a, const app_model *m, const char *const
     buf_init(&b, a, 1 << 20);
     buf_printf(&b, "SELECT 1 FROM \"%s\" o WHERE o.\"%s\" = ?1 AND o.\"%s\" IS NOT NULL AND ", ri->model->name,
                ri->user->name, ri->holder->name);
-    if (n)
+    override_set(&b, ri);
+    if (n) {
+        buf_puts(&b, " AND ");
         roles_in(&b, arena_printf(a, "o.\"%s\"", ri->role->name), roles, n);
-    else
-        buf_printf(&b, "o.\"%s\" IS NOT NULL", ri->role->name);
+    }
     buf_puts(&b, " LIMIT 1");
     return b.data;
 }

@@ -238,6 +238,21 @@ def test_override_changes_take_effect_at_once(w):
     problem(w.plain.patch(f"tasks/{w.t2[0]}", json={"title": "no"}), 403)
 
 
+def test_superuser_role_as_override_counts_as_none(w):
+    """Zou: admin is a global role only. art (user) given "admin" on P2
+    keeps its own role there: reads (team), no writes."""
+    rid = made(w.root.post("project-roles", json={"project_id": w.p2, "person_id": w.ids["art@x.io"],
+                                                  "role": "admin"}))
+    try:
+        assert w.art.get(f"tasks/{w.t2[0]}").status_code == 200
+        problem(w.art.patch(f"tasks/{w.t2[0]}", json={"title": "no"}), 403)
+        assert w.art.get("tasks?page=1").json()["total"] == 7
+        # the manager override on P1 still holds
+        assert w.art.patch(f"tasks/{w.t1[0]}", json={"title": "a0"}).status_code == 200
+    finally:
+        assert w.root.delete(f"project-roles/{rid}").status_code == 204
+
+
 def test_override_rows_are_admin_written(w):
     problem(w.art.post("project-roles", json={"project_id": w.p2, "person_id": w.ids["art@x.io"],
                                               "role": "manager"}), 403)
