@@ -786,7 +786,7 @@ void api_handle(rq *r)
             problem_send(r, RD_METHOD, NULL, NULL);
             return;
         }
-        if (ap->auth && !authz_allowed(r, m, false))
+        if (ap->auth && !authn_allowed(r, m, false))
             return;
         const char *hid = canonical_id(r, seg[1], len[1]);
         if (!hid) {

@@ -1,7 +1,8 @@
 /*
  * The parts of a model's `access:` that name the model's fields: the row
- * scope (`scope: {via, member | owner, exempt}`) and the per-role field
- * subsets (`fields: {role: [names]}`). They can only be checked once every
+ * scope (`scope: {via, member | owner, exempt}`), the per-role field
+ * subsets (`fields: {role: [names]}`) and the per-holder roles
+ * (`role_in: {model, holder, user, role, via}`). They can only be checked once every
  * model is loaded and auth.users is known, so app__load_access (app.c)
  * notes their nodes while the models are read and load_auth resolves them
  * here. docs/app-format.md and docs/auth.md describe the keys.
