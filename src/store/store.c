@@ -563,14 +563,16 @@ static bool row_exists(store *s, const app_model *m, const char *id, arena *a)
     return yes;
 }
 
-/* Whether the statement sql, with ?1 = id and ?2 = user, finds a row. */
+/* Whether the statement sql, with ?1 = id and ?2 = user (when not NULL),
+ * finds a row. */
 static bool scoped_hit(store *s, const char *sql, const char *id, const char *user)
 {
     sqlite3_stmt *st = store__stmt(s->wcache, sql);
     if (!st)
         return false;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+    if (user)
+        sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
     bool yes = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -898,9 +900,19 @@ static bool run_job(store *s, store_write *w)
         return false;
     const char *id = w->id;
     int rc;
-    /* the scope or role_in, when it limits this caller (store.h, store_write) */
-    scope_kind sk = m ? store__scope_kind(m, w->scope_user, true) : SCOPE_NONE;
-    const store_scope *su = sk != SCOPE_NONE ? w->scope_user : NULL;
+    /* the scope or role_in, when it limits this caller (store.h, store_write).
+     * Whether the caller holds overrides is read again here, in the write's
+     * transaction, so an override given since the request was read (a
+     * manager made "user" in a project) is not missed. */
+    store_scope held_now;
+    const store_scope *wsc = w->scope_user;
+    if (m && wsc && m->access.role_in) {
+        held_now = *wsc;
+        held_now.held = scoped_hit(s, store__sql_role_held(w->a, m, NULL, 0), wsc->user, NULL);
+        wsc = &held_now;
+    }
+    scope_kind sk = m ? store__scope_kind(m, wsc, true) : SCOPE_NONE;
+    const store_scope *su = sk != SCOPE_NONE ? wsc : NULL;
     if (w->op == STORE_DELETE) {
         sqlite3_stmt *st =
             store__stmt(s->wcache, su ? store__sql_delete_scoped(w->a, m, su) : store__sql_delete(w->a, m));
