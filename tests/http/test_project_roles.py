@@ -221,6 +221,23 @@ def test_lists_and_totals_follow_the_effective_role(w):
     problem(w.cli.patch(f"tasks/{w.t1[0]}", json={"title": "no"}), 403)
 
 
+def test_cursor_pages_and_filters_follow_the_effective_role(w):
+    seen = []
+    r = w.cli.get("tasks?limit=3&cursor=start")
+    while True:
+        assert r.status_code == 200, r.text
+        seen += [t["title"] for t in rows(r)]
+        nxt = r.headers.get("X-Pagination-Next-Cursor")
+        if not nxt:
+            break
+        r = w.cli.get(f"tasks?limit=3&cursor={nxt}")
+    assert sorted(seen) == ["a0", "a1", "a2", "a3"]
+    # a filter cannot reach out of what the role allows
+    assert w.cli.get(f"tasks?page=1&project_id={w.p2}").json()["total"] == 0
+    assert w.cli.get(f"tasks?page=1&title=a2").json()["total"] == 1
+    assert w.cli.get(f"tasks?page=1&title=b2").json()["total"] == 0
+
+
 def test_callers_without_overrides_are_unchanged(w):
     assert titles(w.plain.get("tasks")) == ["a0", "a1", "a2", "a3", "b0", "b1", "b2"]
     assert w.plain.get("tasks?page=1").json()["total"] == 7
