@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "api/authn.h"
+
 bool authz_superuser(const app_auth *au, const char *role)
 {
     for (size_t i = 0; i < au->n_superusers; i++)
@@ -17,20 +19,63 @@ bool authz_superuser(const app_auth *au, const char *role)
 
 static const char *role_of(const rq *r) { return r->user_role ? r->user_role : ""; }
 
-const char *authz_scope_user(const rq *r, const app_model *m)
+static bool listed(const char *const *roles, size_t n, const char *role)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(roles[i], "*") == 0 || strcmp(roles[i], role) == 0)
+            return true;
+    return false;
+}
+
+static const app_access *access_of(const app_auth *au, const app_model *m)
+{
+    return m->has_access ? &m->access : &au->default_access;
+}
+
+const store_scope *authz_scope_user(rq *r, const app_model *m)
 {
     const app_auth *au = r->app->auth;
     const app_scope *sc = m->access.scope;
-    if (!au || !sc)
+    const app_role_in *ri = m->access.role_in;
+    if (!au || (!sc && !ri))
         return NULL;
     const char *role = role_of(r);
-    if (authz_superuser(au, role))
+    if (authz_superuser(au, role)) /* superusers stay global: no override limits them */
         return NULL;
-    for (size_t i = 0; i < sc->n_exempt; i++)
-        if (strcmp(sc->exempt[i], role) == 0)
-            return NULL;
+    const app_access *acc = access_of(au, m);
+    store_scope *out = arena_zalloc(r->a, sizeof *out);
     /* "" names no user: a caller without an id reaches no row */
-    return r->user_id ? r->user_id : "";
+    out->user = r->user_id ? r->user_id : "";
+    out->row = sc != NULL;
+    for (size_t i = 0; sc && i < sc->n_exempt; i++)
+        if (strcmp(sc->exempt[i], role) == 0)
+            out->row = false;
+    out->read = listed(acc->read, acc->n_read, role);
+    out->write = listed(acc->write, acc->n_write, role);
+    /* One indexed look-up: a caller without overrides keeps the plain
+     * scope statements. A failed look-up counts as held, which only
+     * chooses the stricter statement. */
+    out->held = ri && r->user_id && store_role_held(r->conn, m, r->user_id, NULL, 0, r->a) != RD_NOT_FOUND;
+    if (!out->row && !out->held && out->read && out->write)
+        return NULL; /* every row, whatever the statement */
+    return out;
+}
+
+bool authz_allowed(rq *r, const app_model *m, bool write)
+{
+    const app_auth *au = r->app->auth;
+    const app_access *acc = access_of(au, m);
+    const char *role = role_of(r);
+    bool own = authz_superuser(au, role) ||
+               (write ? listed(acc->write, acc->n_write, role) : listed(acc->read, acc->n_read, role));
+    /* The caller's own role lacks the right: an override that has it, in
+     * some holder, lets the request through; the store's statements then
+     * limit it to those holders (authz_scope_user marks it held). */
+    if (!own && m->access.role_in && r->user_id &&
+        store_role_held(r->conn, m, r->user_id, write ? acc->write : acc->read, write ? acc->n_write : acc->n_read,
+                        r->a) == RD_OK)
+        return true;
+    return authn_allowed(r, m, write);
 }
 
 /* The subset for the caller's role: its own, else "*"'s; NULL for none. */

@@ -21,10 +21,20 @@
  * every field). */
 bool authz_superuser(const app_auth *au, const char *role);
 
-/* The user id the model's scope limits this caller to, for the store's
- * scope_user; NULL when every row is reachable (no auth, no scope, a
- * superuser or a role the scope exempts). Valid until the request ends. */
-const char *authz_scope_user(const rq *r, const app_model *m);
+/* What limits this caller's rows of m, for the store's scope_user: the
+ * row scope and the per-holder roles (store.h, store_scope); NULL when
+ * every row is reachable (no auth, neither scope nor role_in, a superuser,
+ * an exempt role without overrides that may read and write). Looks up
+ * once whether the caller holds overrides of m's role_in. In r->a. */
+const store_scope *authz_scope_user(rq *r, const app_model *m);
+
+/* authn_allowed (the model's read or write list), or else an override of
+ * m's role_in whose role is in that list, held in some holder: the
+ * statements then reach only the rows the caller's role there allows.
+ * Sends the refusal (authn_allowed's) and returns false otherwise. The
+ * generic routes use it; app routes that write without a scope keep
+ * authn_allowed, so an override never widens them. */
+bool authz_allowed(rq *r, const app_model *m, bool write);
 
 /* base (an omit mask, or NULL) with the fields the caller's role is not
  * served of m also left out; base itself when no subset applies. In r->a. */

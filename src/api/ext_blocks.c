@@ -35,7 +35,7 @@ bool ext_exists(rq *r, const app_model *m, const char *id, const char *what)
 
 void ext_list(rq *r, const app_model *m, const fterm *terms, size_t n, const char *type_name)
 {
-    if (r->app->auth && !authn_allowed(r, m, false))
+    if (r->app->auth && !authz_allowed(r, m, false))
         return;
     listq lq = {.q = {.terms = terms, .n_terms = n}};
     if (!crud__parse_list(r, m, &lq, n))
@@ -46,7 +46,7 @@ void ext_list(rq *r, const app_model *m, const fterm *terms, size_t n, const cha
 
 void ext_get(rq *r, const app_model *m, const char *id, const char *type_name)
 {
-    if (r->app->auth && !authn_allowed(r, m, false))
+    if (r->app->auth && !authz_allowed(r, m, false))
         return;
     buf *b;
     rd_err e = crud__row(r, m, id, type_name, &b);
@@ -72,7 +72,7 @@ json_t *ext_body(rq *r)
 
 void ext_create(rq *r, const app_model *m, json_t *body, const char *type_name)
 {
-    if (r->app->auth && !authn_allowed(r, m, true))
+    if (r->app->auth && !authz_allowed(r, m, true))
         return;
     store_write *w = arena_zalloc(r->a, sizeof *w);
     if (!crud__validate(r, m, body, VAL_CREATE, true, NULL, w))
@@ -85,7 +85,7 @@ void ext_create(rq *r, const app_model *m, json_t *body, const char *type_name)
 
 void ext_delete(rq *r, const app_model *m, const char *id)
 {
-    if (r->app->auth && !authn_allowed(r, m, true))
+    if (r->app->auth && !authz_allowed(r, m, true))
         return;
     crud__delete(r, m, id);
 }
@@ -275,7 +275,7 @@ json_t *ext_json(rq *r) { return crud__read_body(r); }
 
 void ext_post(rq *r, const app_model *m, json_t *body, void (*then)(rq *r, store_write *w, void *ctx), void *ctx)
 {
-    if (r->app->auth && !authn_allowed(r, m, true))
+    if (r->app->auth && !authz_allowed(r, m, true))
         return;
     if (!then) {
         crud__write_body(r, m, NULL, STORE_CREATE, VAL_CREATE, body, NULL, NULL, crud__written, NULL);

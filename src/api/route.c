@@ -302,7 +302,10 @@ void api_handle(rq *r)
         if (ap->auth && !authn_allowed(r, m, false))
             return;
         const char *hid = crud__canonical_id(r, seg[1], len[1]);
-        if (!hid) {
+        /* a scoped caller sees the history of rows it reaches now; the
+         * history of a deleted row is left to callers without a scope */
+        const store_scope *scope = hid ? authz_scope_user(r, m) : NULL;
+        if (!hid || (scope && store_exists_as(r->conn, m, hid, scope, r->a) != RD_OK)) {
             problem_send(r, RD_NOT_FOUND, arena_printf(r->a, "no %s with that id", m->name), NULL);
             return;
         }
@@ -325,7 +328,7 @@ void api_handle(rq *r)
             method_not_allowed(r, T_NESTED);
             return;
         }
-        if (ap->auth && !authn_allowed(r, child, r->method == M_POST))
+        if (ap->auth && !authz_allowed(r, child, r->method == M_POST))
             return;
         const char *pid = crud__canonical_id(r, seg[1], len[1]);
         if (!pid) {
@@ -350,7 +353,7 @@ void api_handle(rq *r)
     }
     bool write = (t == T_COLLECTION && r->method == M_POST) ||
                  (t == T_ITEM && r->method != M_GET && r->method != M_HEAD);
-    if (ap->auth && !authn_allowed(r, m, write))
+    if (ap->auth && !authz_allowed(r, m, write))
         return;
     if ((t == T_ITEM || t == T_FILTER) && !id) {
         bad_id(r, t == T_FILTER ? "no such stored filter" : arena_printf(r->a, "no %s with that id", m->name));

@@ -1,7 +1,8 @@
 /*
  * The parts of a model's `access:` that name the model's fields: the row
- * scope (`scope: {via, member | owner, exempt}`) and the per-role field
- * subsets (`fields: {role: [names]}`). They can only be checked once every
+ * scope (`scope: {via, member | owner, exempt}`), the per-role field
+ * subsets (`fields: {role: [names]}`) and the per-holder roles
+ * (`role_in: {model, holder, user, role, via}`). They can only be checked once every
  * model is loaded and auth.users is known, so app__load_access (auth.c)
  * notes their nodes while the models are read and load_auth resolves them
  * here. docs/app-format.md and docs/auth.md describe the keys.
@@ -13,18 +14,14 @@
 
 typedef struct app__pending_access {
     app_model *m;
-    yaml_node_t *scope, *fields;
+    yaml_node_t *scope, *fields, *role_in;
 } pending;
 
-void app__note_access(app__ctx *c, app_model *m, yaml_node_t *scope, yaml_node_t *fields)
+static pending *pending_of(app__ctx *c, app_model *m)
 {
-    for (size_t i = 0; i < c->n_pend; i++) {
-        if (c->pend[i].m == m) {
-            c->pend[i].scope = scope ? scope : c->pend[i].scope;
-            c->pend[i].fields = fields ? fields : c->pend[i].fields;
-            return;
-        }
-    }
+    for (size_t i = 0; i < c->n_pend; i++)
+        if (c->pend[i].m == m)
+            return &c->pend[i];
     if (c->n_pend == c->cap_pend) {
         size_t cap = c->cap_pend ? c->cap_pend * 2 : 16;
         pending *p = arena_alloc(c->tmp, cap * sizeof *p);
@@ -33,7 +30,21 @@ void app__note_access(app__ctx *c, app_model *m, yaml_node_t *scope, yaml_node_t
         c->pend = p;
         c->cap_pend = cap;
     }
-    c->pend[c->n_pend++] = (pending){m, scope, fields};
+    c->pend[c->n_pend] = (pending){m, NULL, NULL, NULL};
+    return &c->pend[c->n_pend++];
+}
+
+void app__note_access(app__ctx *c, app_model *m, yaml_node_t *scope, yaml_node_t *fields)
+{
+    pending *p = pending_of(c, m);
+    p->scope = scope ? scope : p->scope;
+    p->fields = fields ? fields : p->fields;
+}
+
+void app__note_role_in(app__ctx *c, app_model *m, yaml_node_t *role_in)
+{
+    if (role_in)
+        pending_of(c, m)->role_in = role_in;
 }
 
 /* ---- scope ------------------------------------------------------------ */
@@ -111,6 +122,82 @@ static void resolve_scope(app__ctx *c, const app *a, app_model *m, yaml_node_t *
                         &sc->n_exempt);
     if (ok)
         m->access.scope = sc;
+}
+
+/* ---- per-holder roles ----------------------------------------------------- */
+
+enum { RK_MODEL, RK_HOLDER, RK_USER, RK_ROLE, RK_VIA, RK__COUNT };
+static const app__key role_in_keys[] = {
+    [RK_MODEL] = {"model", .required = true},
+    [RK_HOLDER] = {"holder", .required = true},
+    [RK_USER] = {"user", .required = true},
+    [RK_ROLE] = {"role", .required = true},
+    [RK_VIA] = {"via"},
+};
+_Static_assert(sizeof role_in_keys / sizeof role_in_keys[0] == RK__COUNT, "one row per key");
+
+/* A field of m named by n that is a string or an enum (a role). */
+static const app_field *role_field(app__ctx *c, const app *a, const app_model *m, const yaml_node_t *n,
+                                   const char *what)
+{
+    const char *s = app__str(c, n, what);
+    if (!s)
+        return NULL;
+    const app_field *f = app_field_by_name(m, s);
+    if (!f) {
+        app__err(c, n, "%s: model '%s' has no field '%s'", what, m->name, app__q(c, s));
+        return NULL;
+    }
+    if (!app__field_sound(c, a, m, f))
+        return NULL;
+    if (f->type != FT_STRING && f->type != FT_ENUM) {
+        app__err(c, n, "%s: field '%s.%s' must be a string or an enum (it is a %s)", what, m->name, f->name,
+                 app_type_name(f->type));
+        return NULL;
+    }
+    return f;
+}
+
+static void resolve_role_in(app__ctx *c, const app *a, app_model *m, yaml_node_t *n)
+{
+    const char *what = arena_printf(c->tmp, "role_in of model '%s'", m->name);
+    app__kv k[RK__COUNT];
+    if (!app__map(c, n, NULL, what, role_in_keys, RK__COUNT, k) || !k[RK_MODEL].val || !k[RK_HOLDER].val ||
+        !k[RK_USER].val || !k[RK_ROLE].val)
+        return;
+    const app_model *users = a->auth ? a->auth->users : NULL;
+    const char *name = app__str(c, k[RK_MODEL].val, arena_printf(c->tmp, "model of %s", what));
+    if (!users || !name)
+        return;
+    const app_model *rm = app_model_by_name(a, name);
+    if (!rm) {
+        app__err(c, k[RK_MODEL].val, "model of %s: there is no model '%s'", what, app__q(c, name));
+        return;
+    }
+    app_role_in *ri = arena_zalloc(c->a, sizeof *ri);
+    ri->model = rm;
+    ri->holder = scope_field(c, a, rm, k[RK_HOLDER].val, arena_printf(c->tmp, "holder of %s", what), FT_REF, NULL);
+    ri->user = scope_field(c, a, rm, k[RK_USER].val, arena_printf(c->tmp, "user of %s", what), FT_REF, users);
+    ri->role = role_field(c, a, rm, k[RK_ROLE].val, arena_printf(c->tmp, "role of %s", what));
+    if (!ri->holder || !ri->holder->ref || !ri->user || !ri->role)
+        return;
+    const app_model *h = ri->holder->ref;
+    /* The row's holder: the given via, else the scope's when it leads to
+     * the same model, else the row itself when it is of the holder model. */
+    if (k[RK_VIA].val) {
+        ri->via = scope_field(c, a, m, k[RK_VIA].val, arena_printf(c->tmp, "via of %s", what), FT_REF, h);
+        if (!ri->via)
+            return;
+    } else if (m->access.scope && m->access.scope->via && m->access.scope->holder == h) {
+        ri->via = m->access.scope->via;
+    } else if (h != m) {
+        app__err(c, n, "%s: holder '%s.%s' points at model '%s': give `via`, a ref field of '%s' to it", what,
+                 rm->name, ri->holder->name, h->name, m->name);
+        return;
+    }
+    ri->global = a->auth->superusers;
+    ri->n_global = a->auth->n_superusers;
+    m->access.role_in = ri;
 }
 
 /* ---- field subsets ------------------------------------------------------ */
@@ -231,5 +318,7 @@ void app__resolve_access(app__ctx *c, const app *a)
             resolve_scope(c, a, p->m, p->scope);
         if (p->fields)
             resolve_fields(c, p->m, p->fields);
+        if (p->role_in) /* after the scope: its via is the default */
+            resolve_role_in(c, a, p->m, p->role_in);
     }
 }

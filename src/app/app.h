@@ -135,6 +135,20 @@ typedef struct app_scope {
     size_t n_exempt;
 } app_scope;
 
+/* Per-holder role overrides (a model's access.role_in; docs/auth.md
+ * "Per-holder roles"): inside a holder row, a caller's role is the `role`
+ * of the row of `model` whose `holder` is that row and whose `user` is the
+ * caller, when there is one with a role; else the caller's own role. */
+typedef struct app_role_in {
+    const app_model *model;  /* the override rows (Zou: project_person_link) */
+    const app_field *holder; /* FT_REF of model: the holder row (a project) */
+    const app_field *user;   /* FT_REF of model to the users model */
+    const app_field *role;   /* FT_STRING / FT_ENUM of model; null: no override */
+    const app_field *via;    /* this model's FT_REF to the holder; NULL: the row is its own holder */
+    const char *const *global; /* auth.superusers: global-only roles, no override when given */
+    size_t n_global;
+} app_role_in;
+
 /* The fields one role is served of a model (access.fields): omit has one
  * entry per field, then created_at, updated_at (the store's omit mask);
  * nofilter, in the same layout, the fields it may not filter or sort on
@@ -155,6 +169,7 @@ typedef struct app_access {
     const app_scope *scope; /* NULL: every row (a model's access only) */
     const app_view *views;  /* per-role field subsets (a model's access only) */
     size_t n_views;
+    const app_role_in *role_in; /* per-holder role overrides; NULL: none (a model's access only) */
 } app_access;
 
 struct app_model {

@@ -188,6 +188,7 @@ void app__note_role(app__ctx *c, const char *name, const yaml_node_t *at);
 /* access.c: remember a model's access.scope / access.fields node (either
  * may be NULL), and read them all once auth.users is known (load_auth). */
 void app__note_access(app__ctx *c, app_model *m, yaml_node_t *scope, yaml_node_t *fields);
+void app__note_role_in(app__ctx *c, app_model *m, yaml_node_t *role_in);
 void app__resolve_access(app__ctx *c, const app *a);
 
 /* model.c: release what the arena cannot (compiled patterns). */

@@ -161,12 +161,13 @@ static const app__key answer_row_keys[] = {
 _Static_assert(sizeof answer_row_keys / sizeof answer_row_keys[0] == AR__COUNT, "one row per key");
 
 /* An access mapping (a model's `access:`, auth.default_access). */
-enum { XK_READ, XK_WRITE, XK_SCOPE, XK_FIELDS, XK__COUNT };
+enum { XK_READ, XK_WRITE, XK_SCOPE, XK_FIELDS, XK_ROLE_IN, XK__COUNT };
 static const app__key access_keys[] = {
     [XK_READ] = {"read"},
     [XK_WRITE] = {"write"},
     [XK_SCOPE] = {"scope"},   /* read later by access.c, once auth.users is known */
     [XK_FIELDS] = {"fields"}, /* likewise */
+    [XK_ROLE_IN] = {"role_in"}, /* likewise */
 };
 _Static_assert(sizeof access_keys / sizeof access_keys[0] == XK__COUNT, "one row per key");
 
@@ -276,6 +277,8 @@ bool app__load_access(app__ctx *c, yaml_node_t *n, const char *what, app_model *
         return false;
     if (xk[XK_SCOPE].key || xk[XK_FIELDS].key)
         app__note_access(c, m, xk[XK_SCOPE].val, xk[XK_FIELDS].val);
+    if (xk[XK_ROLE_IN].key)
+        app__note_role_in(c, m, xk[XK_ROLE_IN].val);
     if (xk[XK_READ].val)
         read_roles(c, xk[XK_READ].val, arena_printf(c->tmp, "read of %s", what), true, &out->read,
                    &out->n_read);

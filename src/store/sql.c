@@ -1,6 +1,7 @@
 /*
  * Every SQL statement restd runs is built here, from model identifiers only;
- * values are always bound parameters. Also the per-connection statement
+ * values are always bound parameters (role names of the app file, checked
+ * identifiers, are the one kind of literal: see roles_in). Also the per-connection statement
  * cache (SQL text -> prepared statement) and the row emitter shared by reads
  * and by the writer (which renders the row it just wrote).
  */
@@ -189,22 +190,118 @@ static void scope_cond(buf *b, const app_scope *sc, const char *row, const char 
                    sc->member->link_table, ph);
 }
 
-const char *store__sql_get_scoped(arena *a, const app_model *m)
+scope_kind store__scope_kind(const app_model *m, const store_scope *sc, bool write)
+{
+    if (!sc)
+        return SCOPE_NONE;
+    bool own = write ? sc->write : sc->read;
+    /* a caller without overrides whose own role may keeps today's
+     * statement; one whose own role may not can only be granted by an
+     * override (the per-request check let it through on one) */
+    if (m->access.role_in && (sc->held || !own))
+        return SCOPE_ROLE;
+    return sc->row && m->access.scope ? SCOPE_ROW : SCOPE_NONE;
+}
+
+/* The roles of list as an SQL condition on the override's role column
+ * `col`: "*" is any role. Role names are [a-z][a-z0-9_]* (the loader
+ * checks), so they are written as literals: the statement stays one per
+ * model and mode. */
+static void roles_in(buf *b, const char *col, const char *const *roles, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(roles[i], "*") == 0) {
+            buf_printf(b, "%s IS NOT NULL", col);
+            return;
+        }
+    if (n == 0) {
+        buf_puts(b, "0");
+        return;
+    }
+    buf_printf(b, "%s IN (", col);
+    for (size_t i = 0; i < n; i++)
+        buf_printf(b, "%s'%s'", i ? ", " : "", roles[i]);
+    buf_putc(b, ')');
+}
+
+/* That override row o has a role that counts: not null and not a
+ * superuser role (those are global only, so such a row overrides nothing). */
+static void override_set(buf *b, const app_role_in *ri)
+{
+    buf_printf(b, "o.\"%s\" IS NOT NULL", ri->role->name);
+    if (ri->n_global) {
+        buf_printf(b, " AND o.\"%s\" NOT IN (", ri->role->name);
+        for (size_t i = 0; i < ri->n_global; i++)
+            buf_printf(b, "%s'%s'", i ? ", " : "", ri->global[i]);
+        buf_putc(b, ')');
+    }
+}
+
+/* The per-holder role condition (SCOPE_ROLE) on the row named `row`:
+ * (own role may AND scope AND no override in the holder) OR an override
+ * there may. holder_row: `row` is a row of the holder model (a create's
+ * via target), tested by its id; the scope is then tested only when it
+ * goes through the same via (the row written is checked again after). */
+static void role_cond(buf *b, const app_model *m, const store_scope *sc, bool write, const char *row,
+                      const char *ph, bool holder_row)
+{
+    const app_role_in *ri = m->access.role_in;
+    const app_scope *scp = sc->row ? m->access.scope : NULL;
+    const char *hcol = holder_row || !ri->via ? "id" : ri->via->name;
+    const app_access *acc = &m->access;
+    buf_putc(b, '(');
+    if (write ? sc->write : sc->read) {
+        buf_putc(b, '(');
+        if (scp && !holder_row) {
+            scope_cond(b, scp, row, ph, false);
+            buf_puts(b, " AND ");
+        } else if (scp && scp->via && scp->via == ri->via) {
+            scope_cond(b, scp, row, ph, true);
+            buf_puts(b, " AND ");
+        }
+        buf_printf(b,
+                   "(%s.\"%s\" IS NULL OR %s.\"%s\" NOT IN (SELECT o.\"%s\" FROM \"%s\" o WHERE o.\"%s\" = %s "
+                   "AND o.\"%s\" IS NOT NULL AND ",
+                   row, hcol, row, hcol, ri->holder->name, ri->model->name, ri->user->name, ph, ri->holder->name);
+        override_set(b, ri);
+        buf_puts(b, "))) OR ");
+    }
+    buf_printf(b, "%s.\"%s\" IN (SELECT o.\"%s\" FROM \"%s\" o WHERE o.\"%s\" = %s AND ", row, hcol,
+               ri->holder->name, ri->model->name, ri->user->name, ph);
+    override_set(b, ri);
+    buf_puts(b, " AND ");
+    char col[RD_MAX_NAME + 8];
+    snprintf(col, sizeof col, "o.\"%s\"", ri->role->name);
+    roles_in(b, col, write ? acc->write : acc->read, write ? acc->n_write : acc->n_read);
+    buf_puts(b, "))");
+}
+
+/* The condition of kind k (not SCOPE_NONE) for caller sc. */
+static void caller_cond(buf *b, const app_model *m, const store_scope *sc, scope_kind k, bool write,
+                        const char *row, const char *ph)
+{
+    if (k == SCOPE_ROLE)
+        role_cond(b, m, sc, write, row, ph, false);
+    else
+        scope_cond(b, m->access.scope, row, ph, false);
+}
+
+const char *store__sql_get_scoped(arena *a, const app_model *m, const store_scope *sc, bool write)
 {
     buf b;
     buf_init(&b, a, 1 << 20);
     buf_puts(&b, store__sql_get(a, m));
     buf_puts(&b, " AND ");
-    scope_cond(&b, m->access.scope, "t", "?2", false);
+    caller_cond(&b, m, sc, store__scope_kind(m, sc, write), write, "t", "?2");
     return b.data;
 }
 
-const char *store__sql_exists_scoped(arena *a, const app_model *m)
+const char *store__sql_exists_scoped(arena *a, const app_model *m, const store_scope *sc, bool write)
 {
     buf b;
     buf_init(&b, a, 1 << 20);
     buf_printf(&b, "SELECT 1 FROM \"%s\" AS t WHERE t.\"id\" = ?1 AND ", m->name);
-    scope_cond(&b, m->access.scope, "t", "?2", false);
+    caller_cond(&b, m, sc, store__scope_kind(m, sc, write), write, "t", "?2");
     return b.data;
 }
 
@@ -215,6 +312,32 @@ const char *store__sql_holder_in(arena *a, const app_model *m)
     buf_init(&b, a, 1 << 20);
     buf_printf(&b, "SELECT 1 FROM \"%s\" AS t WHERE t.\"id\" = ?1 AND ", sc->holder->name);
     scope_cond(&b, sc, "t", "?2", true);
+    return b.data;
+}
+
+const char *store__sql_role_holder_in(arena *a, const app_model *m, const store_scope *sc)
+{
+    const app_role_in *ri = m->access.role_in;
+    buf b;
+    buf_init(&b, a, 1 << 20);
+    buf_printf(&b, "SELECT 1 FROM \"%s\" AS t WHERE t.\"id\" = ?1 AND ", ri->holder->ref->name);
+    role_cond(&b, m, sc, true, "t", "?2", true);
+    return b.data;
+}
+
+const char *store__sql_role_held(arena *a, const app_model *m, const char *const *roles, size_t n)
+{
+    const app_role_in *ri = m->access.role_in;
+    buf b;
+    buf_init(&b, a, 1 << 20);
+    buf_printf(&b, "SELECT 1 FROM \"%s\" o WHERE o.\"%s\" = ?1 AND o.\"%s\" IS NOT NULL AND ", ri->model->name,
+               ri->user->name, ri->holder->name);
+    override_set(&b, ri);
+    if (n) {
+        buf_puts(&b, " AND ");
+        roles_in(&b, arena_printf(a, "o.\"%s\"", ri->role->name), roles, n);
+    }
+    buf_puts(&b, " LIMIT 1");
     return b.data;
 }
 
@@ -236,13 +359,15 @@ static void placeholders(buf *b, size_t n)
 }
 
 /* WHERE for the scope, the terms and the keyset position. Parameters
- * are plain `?`, bound in order by store__bind_where. */
+ * are plain `?`, bound in order by store__bind_where; the caller is ?1,
+ * first, so the role condition may name it more than once. */
 static void where(buf *b, const app_model *m, const store_query *q)
 {
-    bool scoped = q->scope_user && m->access.scope;
+    scope_kind k = store__scope_kind(m, q->scope_user, false);
+    bool scoped = k != SCOPE_NONE;
     if (scoped) {
         buf_puts(b, " WHERE ");
-        scope_cond(b, m->access.scope, "t", "?", false);
+        caller_cond(b, m, q->scope_user, k, false, "t", "?1");
     }
     for (size_t i = 0; i < q->n_terms; i++) {
         const fterm *t = &q->terms[i];
@@ -277,11 +402,11 @@ static void where(buf *b, const app_model *m, const store_query *q)
         buf_puts(b, q->n_terms || scoped ? " AND t.rowid > ?" : " WHERE t.rowid > ?");
 }
 
-int store__bind_where(sqlite3_stmt *st, const store_query *q)
+int store__bind_where(sqlite3_stmt *st, const app_model *m, const store_query *q)
 {
     int idx = 1;
-    if (q->scope_user) /* the store sets it only for a model with a scope */
-        sqlite3_bind_text(st, idx++, q->scope_user, -1, SQLITE_STATIC);
+    if (store__scope_kind(m, q->scope_user, false) != SCOPE_NONE) /* as where() wrote it */
+        sqlite3_bind_text(st, idx++, q->scope_user->user, -1, SQLITE_STATIC);
     for (size_t i = 0; i < q->n_terms; i++) {
         const fterm *t = &q->terms[i];
         if (t->op == FOP_NULL)
@@ -345,24 +470,24 @@ const char *store__sql_update(arena *a, const app_model *m, const rowvals *v)
     return b.data;
 }
 
-const char *store__sql_update_scoped(arena *a, const app_model *m, const rowvals *v)
+const char *store__sql_update_scoped(arena *a, const app_model *m, const rowvals *v, const store_scope *sc)
 {
     buf b;
     buf_init(&b, a, 1 << 20);
     buf_puts(&b, store__sql_update(a, m, v));
     buf_puts(&b, " AND ");
-    scope_cond(&b, m->access.scope, arena_printf(a, "\"%s\"", m->name), arena_printf(a, "?%zu", v->n + 3),
-               false);
+    caller_cond(&b, m, sc, store__scope_kind(m, sc, true), true, arena_printf(a, "\"%s\"", m->name),
+                arena_printf(a, "?%zu", v->n + 3));
     return b.data;
 }
 
-const char *store__sql_delete_scoped(arena *a, const app_model *m)
+const char *store__sql_delete_scoped(arena *a, const app_model *m, const store_scope *sc)
 {
     buf b;
     buf_init(&b, a, 1 << 20);
     buf_puts(&b, store__sql_delete(a, m));
     buf_puts(&b, " AND ");
-    scope_cond(&b, m->access.scope, arena_printf(a, "\"%s\"", m->name), "?2", false);
+    caller_cond(&b, m, sc, store__scope_kind(m, sc, true), true, arena_printf(a, "\"%s\"", m->name), "?2");
     return b.data;
 }
 

@@ -45,6 +45,7 @@ struct store_conn {
     arena *sql;               /* SQL text per model, built once */
     sqlite3_stmt **get_stmt;  /* GET by id per model: the hot path skips the cache lookup */
     sqlite3_stmt **get_scoped; /* the same under the model's scope, prepared on first use */
+    sqlite3_stmt **get_role;   /* under its role_in: 4 per model (own role may read, scope applies) */
 };
 
 static void *writer_main(void *arg);
@@ -149,6 +150,7 @@ store_conn *store_conn_open(store *s)
     c->sql = arena_new();
     c->get_stmt = arena_zalloc(c->sql, s->app->n_models * sizeof *c->get_stmt);
     c->get_scoped = arena_zalloc(c->sql, s->app->n_models * sizeof *c->get_scoped);
+    c->get_role = arena_zalloc(c->sql, s->app->n_models * 4 * sizeof *c->get_role);
     for (size_t i = 0; i < s->app->n_models; i++)
         c->get_stmt[i] = store__stmt_pinned(c->cache, store__sql_get(c->sql, &s->app->models[i]));
     return c;
@@ -195,17 +197,21 @@ rd_err store_get(store_conn *c, const app_model *m, const char *id, const bool *
     return store_get_as(c, m, id, NULL, omit, NULL, w);
 }
 
-rd_err store_get_as(store_conn *c, const app_model *m, const char *id, const char *scope_user,
+rd_err store_get_as(store_conn *c, const app_model *m, const char *id, const store_scope *scope_user,
                     const bool *omit, const char *type_name, jw *w)
 {
     size_t i = model_index(c->s, m);
-    if (!scope_user || !m->access.scope)
+    scope_kind k = store__scope_kind(m, scope_user, false);
+    if (k == SCOPE_NONE)
         return get_row(c->get_stmt[i], m, &c->s->fmt, id, omit, type_name, w);
-    if (!c->get_scoped[i])
-        c->get_scoped[i] = store__stmt_pinned(c->cache, store__sql_get_scoped(c->sql, m));
-    sqlite3_stmt *st = c->get_scoped[i];
+    /* the statement depends only on the model and these two flags */
+    sqlite3_stmt **slot = k == SCOPE_ROW ? &c->get_scoped[i]
+                                         : &c->get_role[i * 4 + scope_user->read * 2 + scope_user->row];
+    if (!*slot)
+        *slot = store__stmt_pinned(c->cache, store__sql_get_scoped(c->sql, m, scope_user, false));
+    sqlite3_stmt *st = *slot;
     if (st)
-        sqlite3_bind_text(st, 2, scope_user, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, scope_user->user, -1, SQLITE_STATIC);
     return get_row(st, m, &c->s->fmt, id, omit, type_name, w);
 }
 
@@ -215,8 +221,8 @@ static char *count_key(arena *a, const char *sql, const store_query *q)
     buf b;
     buf_init(&b, a, 1 << 22);
     buf_puts(&b, sql);
-    if (q->scope_user) /* two callers' scoped totals differ */
-        buf_printf(&b, "\x1fu%s", q->scope_user);
+    if (q->scope_user) /* two callers' scoped totals differ (the flags are in the SQL) */
+        buf_printf(&b, "\x1fu%s", q->scope_user->user);
     for (size_t i = 0; i < q->n_terms; i++) {
         const fterm *t = &q->terms[i];
         for (size_t k = 0; k < t->n; k++) {
@@ -285,7 +291,7 @@ static rd_err count_rows(store_conn *c, const app_model *m, const store_query *q
         return RD_INTERNAL;
     store_query nq = *q;
     nq.keyset = false;
-    store__bind_where(st, &nq);
+    store__bind_where(st, m, &nq);
     rd_err e = step_count(st, out);
     if (e == RD_OK && ce) {
         free(ce->key);
@@ -301,8 +307,8 @@ rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena
 {
     *page = (store_page){0};
     store_query sq = *q;
-    if (!m->access.scope)
-        sq.scope_user = NULL; /* the SQL and the bindings must agree */
+    if (store__scope_kind(m, q->scope_user, false) == SCOPE_NONE)
+        sq.scope_user = NULL; /* no condition: the plain statements and the row count */
     q = &sq;
     /* One read transaction, so the total and the page agree. */
     store__exec(c->db, "BEGIN");
@@ -312,7 +318,7 @@ rd_err store_list(store_conn *c, const app_model *m, const store_query *q, arena
         store__exec(c->db, "COMMIT");
         return e != RD_OK ? e : RD_INTERNAL;
     }
-    int idx = store__bind_where(st, q);
+    int idx = store__bind_where(st, m, q);
     /* keyset: one row more than the page tells whether another follows */
     sqlite3_bind_int64(st, idx++, q->keyset ? q->limit + 1 : q->limit);
     sqlite3_bind_int64(st, idx, q->keyset ? 0 : q->offset);
@@ -346,7 +352,7 @@ rd_err store_values(store_conn *c, const app_model *m, const store_query *q, con
     sqlite3_stmt *st = store__stmt(c->cache, store__sql_list(a, m, q));
     if (!st)
         return RD_INTERNAL;
-    int idx = store__bind_where(st, q);
+    int idx = store__bind_where(st, m, q);
     sqlite3_bind_int64(st, idx++, q->limit);
     sqlite3_bind_int64(st, idx, q->offset);
     const char **v = arena_alloc(a, (size_t)(q->limit > 0 ? q->limit : 1) * sizeof *v);
@@ -399,16 +405,32 @@ rd_err store_exists(store_conn *c, const app_model *m, const char *id, arena *a)
     return store_exists_as(c, m, id, NULL, a);
 }
 
-rd_err store_exists_as(store_conn *c, const app_model *m, const char *id, const char *scope_user, arena *a)
+rd_err store_exists_as(store_conn *c, const app_model *m, const char *id, const store_scope *scope_user,
+                       arena *a)
 {
-    bool scoped = scope_user && m->access.scope;
-    sqlite3_stmt *st =
-        store__stmt(c->cache, scoped ? store__sql_exists_scoped(a, m) : store__sql_exists(a, m));
+    bool scoped = store__scope_kind(m, scope_user, false) != SCOPE_NONE;
+    sqlite3_stmt *st = store__stmt(
+        c->cache, scoped ? store__sql_exists_scoped(a, m, scope_user, false) : store__sql_exists(a, m));
     if (!st)
         return RD_INTERNAL;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (scoped)
-        sqlite3_bind_text(st, 2, scope_user, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, scope_user->user, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW ? RD_OK : rc == SQLITE_DONE ? RD_NOT_FOUND : RD_UNAVAILABLE;
+}
+
+rd_err store_role_held(store_conn *c, const app_model *m, const char *user, const char *const *roles, size_t n,
+                       arena *a)
+{
+    if (!m->access.role_in)
+        return RD_NOT_FOUND;
+    sqlite3_stmt *st = store__stmt(c->cache, store__sql_role_held(a, m, roles, n));
+    if (!st)
+        return RD_INTERNAL;
+    sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -541,14 +563,16 @@ static bool row_exists(store *s, const app_model *m, const char *id, arena *a)
     return yes;
 }
 
-/* Whether the statement sql, with ?1 = id and ?2 = user, finds a row. */
+/* Whether the statement sql, with ?1 = id and ?2 = user (when not NULL),
+ * finds a row. */
 static bool scoped_hit(store *s, const char *sql, const char *id, const char *user)
 {
     sqlite3_stmt *st = store__stmt(s->wcache, sql);
     if (!st)
         return false;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+    if (user)
+        sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
     bool yes = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -734,21 +758,40 @@ static int bind_and_step(sqlite3_stmt *st, const char *id, const char *now, cons
     return rc;
 }
 
-/* For a scoped write that sets the scope's via reference: the row it
- * names must be in the caller's scope (RD_DENIED otherwise). */
-static bool via_in_scope(store *s, store_write *w, const char *su)
+/* A row the caller may not write under per-holder roles: RD_DENIED when
+ * the caller may still read it (it is no secret), else RD_NOT_FOUND as
+ * for a missing row. Runs only on that failure path. */
+static bool not_writable(store *s, store_write *w, const store_scope *su, const char *id)
 {
-    const app_scope *sc = w->model->access.scope;
-    if (!sc->via)
+    const app_model *m = w->model;
+    bool seen = store__scope_kind(m, su, false) == SCOPE_NONE
+                    ? row_exists(s, m, id, w->a)
+                    : scoped_hit(s, store__sql_exists_scoped(w->a, m, su, false), id, su->user);
+    w->err = seen ? RD_DENIED : RD_NOT_FOUND;
+    if (seen)
+        w->detail = arena_printf(w->a, "you may not change this %s", m->name);
+    return false;
+}
+
+/* For a scoped write that sets the scope's via reference (role_in's,
+ * under per-holder roles): the row it names must be in the caller's scope,
+ * or one where the caller may write (RD_DENIED otherwise). */
+static bool via_in_scope(store *s, store_write *w, const store_scope *su, scope_kind k)
+{
+    const app_model *m = w->model;
+    const app_field *via = k == SCOPE_ROLE ? m->access.role_in->via : m->access.scope->via;
+    if (!via)
         return true;
     for (size_t i = 0; i < w->vals.n; i++) {
-        if (w->vals.fields[i] != sc->via)
+        if (w->vals.fields[i] != via)
             continue;
         const sqlval *v = &w->vals.vals[i];
-        if (v->kind == SV_TEXT && scoped_hit(s, store__sql_holder_in(w->a, w->model), v->s, su))
+        const char *sql =
+            k == SCOPE_ROLE ? store__sql_role_holder_in(w->a, m, su) : store__sql_holder_in(w->a, m);
+        if (v->kind == SV_TEXT && scoped_hit(s, sql, v->s, su->user))
             return true;
         w->err = RD_DENIED;
-        w->detail = arena_printf(w->a, "%s: you may not reach that %s", sc->via->error_name, sc->holder->name);
+        w->detail = arena_printf(w->a, "%s: you may not reach that %s", via->error_name, via->ref->name);
         return false;
     }
     return true;
@@ -821,7 +864,7 @@ static bool resolve_match(store *s, store_write *w)
     sqlite3_stmt *st = store__stmt(s->wcache, store__sql_list(w->a, m, &q));
     if (!st)
         return w->err = RD_INTERNAL, false;
-    int idx = store__bind_where(st, &q);
+    int idx = store__bind_where(st, m, &q);
     sqlite3_bind_int64(st, idx++, 1);
     sqlite3_bind_int64(st, idx, 0);
     int rc = sqlite3_step(st);
@@ -857,23 +900,34 @@ static bool run_job(store *s, store_write *w)
         return false;
     const char *id = w->id;
     int rc;
-    /* the scope, when it limits this caller (store.h, store_write) */
-    const char *su = w->scope_user && m && m->access.scope ? w->scope_user : NULL;
+    /* the scope or role_in, when it limits this caller (store.h, store_write).
+     * Whether the caller holds overrides is read again here, in the write's
+     * transaction, so an override given since the request was read (a
+     * manager made "user" in a project) is not missed. */
+    store_scope held_now;
+    const store_scope *wsc = w->scope_user;
+    if (m && wsc && m->access.role_in) {
+        held_now = *wsc;
+        held_now.held = scoped_hit(s, store__sql_role_held(w->a, m, NULL, 0), wsc->user, NULL);
+        wsc = &held_now;
+    }
+    scope_kind sk = m ? store__scope_kind(m, wsc, true) : SCOPE_NONE;
+    const store_scope *su = sk != SCOPE_NONE ? wsc : NULL;
     if (w->op == STORE_DELETE) {
         sqlite3_stmt *st =
-            store__stmt(s->wcache, su ? store__sql_delete_scoped(w->a, m) : store__sql_delete(w->a, m));
+            store__stmt(s->wcache, su ? store__sql_delete_scoped(w->a, m, su) : store__sql_delete(w->a, m));
         if (!st)
             return w->err = RD_INTERNAL, false;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         if (su)
-            sqlite3_bind_text(st, 2, su, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, su->user, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         rc = rc == SQLITE_DONE ? SQLITE_DONE : sqlite3_reset(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
             return sql_failed(s, w, rc), false;
         if (sqlite3_changes(s->wdb) == 0)
-            return w->err = RD_NOT_FOUND, false;
+            return sk == SCOPE_ROLE ? not_writable(s, w, su, id) : (w->err = RD_NOT_FOUND, false);
         return true;
     }
     if (w->op == STORE_FILTER_SAVE)
@@ -915,24 +969,25 @@ static bool run_job(store *s, store_write *w)
         char *nid = arena_alloc(w->a, 37);
         new_uuid(nid);
         id = w->new_id = nid;
-    } else if (su ? !scoped_hit(s, store__sql_exists_scoped(w->a, m), id, su) : !row_exists(s, m, id, w->a)) {
-        return w->err = RD_NOT_FOUND, false;
+    } else if (su ? !scoped_hit(s, store__sql_exists_scoped(w->a, m, su, true), id, su->user)
+                  : !row_exists(s, m, id, w->a)) {
+        return sk == SCOPE_ROLE ? not_writable(s, w, su, id) : (w->err = RD_NOT_FOUND, false);
     }
     /* A via reference outside the caller's scope is refused before the
      * references are checked, so a missing and a hidden target answer
      * alike. */
-    if (su && !via_in_scope(s, w, su))
+    if (su && !via_in_scope(s, w, su, sk))
         return false;
     if (!check_refs(s, w))
         return false;
     const char *sql = w->op == STORE_CREATE ? store__sql_insert(w->a, m, &w->vals)
-                      : su                  ? store__sql_update_scoped(w->a, m, &w->vals)
+                      : su                  ? store__sql_update_scoped(w->a, m, &w->vals, su)
                                             : store__sql_update(w->a, m, &w->vals);
     sqlite3_stmt *st = store__stmt(s->wcache, sql);
     if (!st)
         return w->err = RD_INTERNAL, false;
     if (su && w->op != STORE_CREATE)
-        sqlite3_bind_text(st, (int)w->vals.n + 3, su, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, (int)w->vals.n + 3, su->user, -1, SQLITE_STATIC);
     rc = bind_and_step(st, id, now, &w->vals);
     if (rc != SQLITE_DONE)
         return sql_failed(s, w, rc), false;
@@ -942,7 +997,7 @@ static bool run_job(store *s, store_write *w)
         return sql_failed(s, w, sqlite3_extended_errcode(s->wdb)), false;
     /* The row as written must still be one the caller reaches (a team
      * that leaves its writer out, an owner that is someone else). */
-    if (su && !scoped_hit(s, store__sql_exists_scoped(w->a, m), id, su)) {
+    if (su && !scoped_hit(s, store__sql_exists_scoped(w->a, m, su, true), id, su->user)) {
         w->err = RD_DENIED;
         w->detail = arena_printf(w->a, "the %s would be outside what you may reach", m->name);
         return false;

@@ -46,15 +46,27 @@ void store_conn_close(store_conn *c);
  * none). RD_NOT_FOUND when absent. */
 rd_err store_get(store_conn *c, const app_model *m, const char *id, const bool *omit, jw *w);
 
-/* Row scopes (m->access.scope; docs/auth.md "Row scopes"). Wherever the
- * store takes a `scope_user`, NULL means the caller reaches every row and
- * the plain statements run; otherwise the model's scope condition for that
- * user id is part of the statement's WHERE, so a row outside it is simply
- * not there. The API layer decides (api/authz.h) whether a scope applies. */
+/* Row scopes (m->access.scope) and per-holder roles (m->access.role_in;
+ * docs/auth.md "Row scopes", "Per-holder roles"). Wherever the store takes
+ * a `scope_user`, NULL means the caller reaches every row and the plain
+ * statements run; otherwise the condition for that caller is part of the
+ * statement's WHERE, so a row outside it is simply not there. The API
+ * layer decides (api/authz.h) what applies; the store picks the statement:
+ * a caller who holds no override rows, or a model without role_in, gets
+ * the scope condition alone (today's statements); otherwise a row is
+ * reached when the caller's own role may (read or write, by statement)
+ * and the scope lets it and the caller has no override in the row's
+ * holder, or when the caller's override there is a role that may. */
+typedef struct store_scope {
+    const char *user; /* the caller's id ("" reaches no row of a scope) */
+    bool row;         /* the model's scope limits this caller (not a superuser, not exempt) */
+    bool read, write; /* the caller's own role may read / write the model */
+    bool held;        /* the caller holds a row with a role in the model's role_in */
+} store_scope;
 
 /* store_get, limited to the rows scope_user reaches (NULL: every row),
  * with the row's "type" set to type_name (NULL: the model's). */
-rd_err store_get_as(store_conn *c, const app_model *m, const char *id, const char *scope_user,
+rd_err store_get_as(store_conn *c, const app_model *m, const char *id, const store_scope *scope_user,
                     const bool *omit, const char *type_name, jw *w);
 
 /* Filter operators (docs/query.md); the SQL for each is in store/sql.c. */
@@ -89,7 +101,7 @@ typedef struct store_query {
     long long after;
     const bool *omit; /* per field of the model, then created_at, updated_at: leave it out; NULL = none */
     bool count;       /* compute the total */
-    const char *scope_user; /* only rows m's scope gives this user; NULL: every row */
+    const store_scope *scope_user; /* only rows this caller reaches (reads); NULL: every row */
     const char *type_name; /* "type" of each row; NULL: the model's type_name */
 } store_query;
 
@@ -129,7 +141,12 @@ rd_err store_history(store_conn *c, const app_model *m, const char *id, size_t c
 /* Whether a row exists (read connection). */
 rd_err store_exists(store_conn *c, const app_model *m, const char *id, arena *a);
 /* Whether a row exists that scope_user reaches (NULL: store_exists). */
-rd_err store_exists_as(store_conn *c, const app_model *m, const char *id, const char *scope_user, arena *a);
+rd_err store_exists_as(store_conn *c, const app_model *m, const char *id, const store_scope *scope_user,
+                       arena *a);
+/* Whether user holds a row of m's role_in whose role is one of roles
+ * (n > 0; "*": any role), or any role at all when n is 0. */
+rd_err store_role_held(store_conn *c, const app_model *m, const char *user, const char *const *roles, size_t n,
+                       arena *a);
 
 /* A stored filter's JSON text for (model, id) if it has not expired and
  * belongs to owner (NULL: no owner); RD_NOT_FOUND otherwise. */
@@ -180,11 +197,12 @@ struct store_write {
     const char *filter_json; /* FILTER_SAVE */
     const char *owner;       /* FILTER_SAVE: NULL when anonymous */
     long long ttl;           /* FILTER_SAVE: seconds */
-    /* CREATE/REPLACE/PATCH/DELETE: the caller the model's scope limits, or
-     * NULL. The UPDATE/DELETE carries the scope condition (a row outside
-     * it is RD_NOT_FOUND), and a row written must be inside it afterwards
-     * (its `via` reference checked first): otherwise RD_DENIED. */
-    const char *scope_user;
+    /* CREATE/REPLACE/PATCH/DELETE: the caller the model's scope or role_in
+     * limits, or NULL. The UPDATE/DELETE carries the condition (write
+     * rights; a row outside it is RD_NOT_FOUND), and a row written must be
+     * inside it afterwards (its `via` reference checked first): otherwise
+     * RD_DENIED. */
+    const store_scope *scope_user;
     /* RUN: called on the writer thread inside the batch transaction (under
      * its own savepoint); returns false with w->err/detail set to roll the
      * job back. SQL for it lives in store/ (authdb.c). */

@@ -29,20 +29,28 @@ const char *store__sql_get(arena *a, const app_model *m);
 const char *store__sql_list(arena *a, const app_model *m, const store_query *q);
 const char *store__sql_count(arena *a, const app_model *m, const store_query *q);
 /* Bind the values of store__sql_list/_count's WHERE; returns the next index. */
-int store__bind_where(sqlite3_stmt *st, const store_query *q);
+int store__bind_where(sqlite3_stmt *st, const app_model *m, const store_query *q);
 const char *store__sql_insert(arena *a, const app_model *m, const rowvals *v);
 const char *store__sql_update(arena *a, const app_model *m, const rowvals *v);
 const char *store__sql_delete(arena *a, const app_model *m);
 const char *store__sql_exists(arena *a, const app_model *m);
-/* The scoped twins (m->access.scope must be set): the scope condition
- * joins the WHERE with the user bound at ?2 (get, exists, delete), at
- * ?(v->n + 3) (update), or first among the plain `?` of list/count (see
- * store__bind_where). sql_holder_in checks that row ?1 of the scope's
- * holder model is in the scope of user ?2 (a `via` value). */
-const char *store__sql_get_scoped(arena *a, const app_model *m);
-const char *store__sql_exists_scoped(arena *a, const app_model *m);
-const char *store__sql_update_scoped(arena *a, const app_model *m, const rowvals *v);
-const char *store__sql_delete_scoped(arena *a, const app_model *m);
+/* Which condition limits caller sc on m for a read or a write (store.h,
+ * store_scope): none, the row scope alone, or the per-holder roles. */
+typedef enum scope_kind { SCOPE_NONE, SCOPE_ROW, SCOPE_ROLE } scope_kind;
+scope_kind store__scope_kind(const app_model *m, const store_scope *sc, bool write);
+/* The scoped twins (store__scope_kind not SCOPE_NONE): the caller's
+ * condition joins the WHERE with the user bound at ?2 (get, exists,
+ * delete), at ?(v->n + 3) (update), or at ?1 before the plain `?` of
+ * list/count (see store__bind_where). sql_holder_in checks that row ?1 of
+ * the scope's holder model is in the scope of user ?2 (a `via` value);
+ * sql_role_holder_in that caller ?2 may write in holder row ?1 (role_in's
+ * via value); sql_role_held that user ?1 holds an override among roles. */
+const char *store__sql_get_scoped(arena *a, const app_model *m, const store_scope *sc, bool write);
+const char *store__sql_exists_scoped(arena *a, const app_model *m, const store_scope *sc, bool write);
+const char *store__sql_update_scoped(arena *a, const app_model *m, const rowvals *v, const store_scope *sc);
+const char *store__sql_delete_scoped(arena *a, const app_model *m, const store_scope *sc);
+const char *store__sql_role_holder_in(arena *a, const app_model *m, const store_scope *sc);
+const char *store__sql_role_held(arena *a, const app_model *m, const char *const *roles, size_t n);
 const char *store__sql_holder_in(arena *a, const app_model *m);
 
 /* How rows are written: the app's date style and the server-maintained keys

@@ -1695,7 +1695,7 @@ static void test_reject_auth_keys(void **state)
                  "  u:\n    access:\n      read: [\"*\"]\n      delete: [admin]\n    fields:\n"
                  "      e: {type: string, required: true, unique: true}\n"
                  "auth: {users: u, login_field: e}\n",
-                 6, "unknown key 'delete' in access of model 'u' (known keys: read, write, scope, fields)");
+                 6, "unknown key 'delete' in access of model 'u' (known keys: read, write, scope, fields, role_in)");
     expect_error("app: {name: t}\nmodels:\n"
                  "  u:\n    access: [admin]\n    fields:\n"
                  "      e: {type: string, required: true, unique: true}\n"

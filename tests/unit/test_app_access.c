@@ -1,8 +1,8 @@
 /*
- * Unit tests for the row scopes and field subsets of a model's access
- * (src/app/access.c): what a good file resolves to, and that every bad one
- * is refused with the line of the problem. The HTTP behaviour is in
- * tests/http/test_scope.py.
+ * Unit tests for the row scopes, field subsets and per-holder roles of a
+ * model's access (src/app/access.c): what a good file resolves to, and
+ * that every bad one is refused with the line of the problem. The HTTP
+ * behaviour is in tests/http/test_scope.py and test_project_roles.py.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -166,6 +166,58 @@ static void test_fields(void **state)
     app_free(a);
 }
 
+/* FIXTURE plus an override model (lines 20-24) for role_in. */
+#define GRANTS(RULE)                                                                     \
+    FIXTURE(RULE)                                                                        \
+    "  grant:\n"                                                    /* 20 */             \
+    "    fields:\n"                                                 /* 21 */             \
+    "      project_id: {type: ref, model: project}\n"               /* 22 */             \
+    "      person_id: {type: ref, model: person}\n"                 /* 23 */             \
+    "      role: {type: string}\n"                                  /* 24 */
+
+static void test_role_in(void **state)
+{
+    /* via defaults to the scope's */
+    app *a = load_ok(GRANTS("scope: {via: project_id, member: team}, "
+                            "role_in: {model: grant, holder: project_id, user: person_id, role: role}"));
+    const app_model *task = app_model_by_name(a, "task"), *grant = app_model_by_name(a, "grant");
+    const app_role_in *ri = task->access.role_in;
+    assert_non_null(ri);
+    assert_ptr_equal(ri->model, grant);
+    assert_ptr_equal(ri->holder, app_field_by_name(grant, "project_id"));
+    assert_ptr_equal(ri->user, app_field_by_name(grant, "person_id"));
+    assert_ptr_equal(ri->role, app_field_by_name(grant, "role"));
+    assert_ptr_equal(ri->via, app_field_by_name(task, "project_id"));
+    assert_int_equal(ri->n_global, 1); /* the default superusers: admin */
+    assert_string_equal(ri->global[0], "admin");
+    app_free(a);
+    /* given without a scope */
+    a = load_ok(GRANTS("role_in: {model: grant, holder: project_id, user: person_id, role: role, via: project_id}"));
+    task = app_model_by_name(a, "task");
+    assert_ptr_equal(task->access.role_in->via, app_field_by_name(task, "project_id"));
+    app_free(a);
+}
+
+static void test_role_in_rejects(void **state)
+{
+    expect_error(GRANTS("role_in: {model: grant, holder: project_id, user: person_id, role: role}"), 14,
+                 "give `via`");
+    expect_error(GRANTS("role_in: {model: nope, holder: project_id, user: person_id, role: role}"), 14,
+                 "there is no model 'nope'");
+    expect_error(GRANTS("role_in: {model: grant, holder: role, user: person_id, role: role, via: project_id}"),
+                 14, "must be a ref (it is a string)");
+    expect_error(GRANTS("role_in: {model: grant, holder: project_id, user: project_id, role: role, "
+                        "via: project_id}"),
+                 14, "must be a ref to person");
+    expect_error(GRANTS("role_in: {model: grant, holder: project_id, user: person_id, role: person_id, "
+                        "via: project_id}"),
+                 14, "must be a string or an enum");
+    expect_error(GRANTS("role_in: {model: grant, holder: project_id, user: person_id, role: role, via: owner}"),
+                 14, "must be a ref to project");
+    expect_error(GRANTS("role_in: {model: grant, holder: project_id, user: person_id}"), 14, "role");
+    expect_error(GRANTS("role_in: [grant]"), 14, "must be a mapping");
+}
+
 static void test_rejects(void **state)
 {
     expect_error(FIXTURE("scope: {member: team}"), 14, "model 'task' has no field 'team'");
@@ -207,6 +259,8 @@ int main(void)
         cmocka_unit_test(test_via_owner),
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_role_in),
+        cmocka_unit_test(test_role_in_rejects),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
