@@ -65,7 +65,7 @@
  * the batch; 256 is past the knee on this machine. */
 #define RD_MAX_BATCH 256
 
-/* Planner statistics (store/stats.c, docs/decisions.md §10): a table gets
+/* Planner statistics (store/stats.c, docs/decisions.md §13): a table gets
  * its first ANALYZE at this many rows (below it SQLite's default guesses
  * pick well enough, and statistics of a nearly empty table would mislead
  * once it fills), and the writer looks for stale statistics at most this

@@ -8,7 +8,7 @@
  * the Kitsu benchmark). PRAGMA optimize does not help here on SQLite 3.40:
  * it only looks at tables the planner used on the same connection, and our
  * reads run on other, query_only connections. So the writer decides itself
- * (docs/decisions.md §10): a table with an index gets a full ANALYZE when
+ * (docs/decisions.md §13): a table with an index gets a full ANALYZE when
  * it has no statistics and at least RD_STATS_MIN_ROWS rows, or when its row
  * count has doubled or halved since the statistics were taken. Doubling
  * makes the work amortised constant per inserted row. analysis_limit is
