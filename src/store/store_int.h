@@ -66,8 +66,9 @@ char *store__migrate(sqlite3 *db, const app *app);
 /* Planner statistics (stats.c), on the writer connection only: ANALYZE
  * each indexed table that has none and at least RD_STATS_MIN_ROWS rows, or
  * whose row count doubled or halved since; then bump the schema cookie so
- * read connections load them. Returns the tables analysed, -1 on failure
- * (logged; nothing else changes). Holds the write lock while it runs. */
+ * read connections load them. Returns the tables analysed, or -1 when
+ * the commit failed (logged, rolled back); a table whose ANALYZE fails is
+ * logged and skipped. Holds the write lock while it runs. */
 int store__stats_refresh(sqlite3 *db);
 /* The rule above: `then` is the row count at the last ANALYZE, -1 none. */
 bool store__stats_stale(long long now, long long then);
