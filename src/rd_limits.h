@@ -65,6 +65,14 @@
  * the batch; 256 is past the knee on this machine. */
 #define RD_MAX_BATCH 256
 
+/* Planner statistics (store/stats.c, docs/decisions.md §13): a table gets
+ * its first ANALYZE at this many rows (below it SQLite's default guesses
+ * pick well enough, and statistics of a nearly empty table would mislead
+ * once it fills), and the writer looks for stale statistics at most this
+ * often, between batches: a look is one counter read per table. */
+#define RD_STATS_MIN_ROWS 1000
+#define RD_STATS_CHECK_SEC 60
+
 /* Queued write jobs before new writes get 503: a bound on memory held by
  * requests waiting for the disk. */
 #define RD_MAX_WRITE_QUEUE 8192

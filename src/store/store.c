@@ -22,6 +22,7 @@ struct store {
     pthread_t writer;
     workq q; /* writes waiting for, or inside, a batch */
     unsigned long revocations; /* atomic; see store_revocations */
+    long long stats_at; /* store__mono_ms of the last statistics check; writer thread */
 };
 
 /* Filtered totals are a count(*) over the matching rows; paging through
@@ -104,6 +105,10 @@ store *store_open(const char *path, const app *ap, char **msg)
         free(s);
         return NULL;
     }
+    /* Before any read connection opens, so each loads the statistics
+     * (a database filled by another program gets them here). */
+    store__stats_refresh(s->wdb);
+    s->stats_at = store__mono_ms();
     s->wcache = store__cache_new(s->wdb);
     workq_init(&s->q, RD_MAX_WRITE_QUEUE);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
@@ -1068,6 +1073,11 @@ static void *writer_main(void *arg)
             w->done(w);
         }
         workq_done(&s->q, n);
+        /* After the callers heard: a refresh delays only the next batch. */
+        if (store__mono_ms() - s->stats_at >= RD_STATS_CHECK_SEC * 1000LL) {
+            store__stats_refresh(s->wdb);
+            s->stats_at = store__mono_ms();
+        }
     }
     return NULL; /* stopped and drained */
 }

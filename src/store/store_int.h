@@ -71,6 +71,18 @@ void store__emit_row_as(sqlite3_stmt *st, const app_model *m, const row_fmt *rf,
  * message. Runs on the writer connection before the writer thread starts. */
 char *store__migrate(sqlite3 *db, const app *app);
 
+/* Planner statistics (stats.c), on the writer connection only: ANALYZE
+ * each indexed table that has none and at least RD_STATS_MIN_ROWS rows, or
+ * whose row count doubled or halved since; then bump the schema cookie so
+ * read connections load them. Returns the tables analysed, or -1 when
+ * the commit failed (logged, rolled back); a table whose ANALYZE fails is
+ * logged and skipped. Holds the write lock while it runs. */
+int store__stats_refresh(sqlite3 *db);
+/* The rule above: `then` is the row count at the last ANALYZE, -1 none. */
+bool store__stats_stale(long long now, long long then);
+/* A monotonic clock in milliseconds. */
+long long store__mono_ms(void);
+
 /* Execute a statement without results; returns the sqlite3 code. */
 int store__exec(sqlite3 *db, const char *sql);
 
