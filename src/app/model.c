@@ -613,6 +613,24 @@ static const app_field *auto_index_owner(const app_model *m, const mside *ms, co
     return NULL;
 }
 
+/* The columns every table has, which an index may name too: a list
+ * ordered by `lists.page_order` within a filter (Zou's tasks of a project,
+ * newest first) needs (project_id, updated_at, ...) to read one page
+ * instead of sorting the whole project. The schema reads only the name. */
+static const app_field meta_index_fields[] = {
+    {.name = "id", .type = FT_UUID},
+    {.name = "created_at", .type = FT_DATETIME},
+    {.name = "updated_at", .type = FT_DATETIME},
+};
+
+static const app_field *meta_index_field(const char *s)
+{
+    for (size_t i = 0; i < sizeof meta_index_fields / sizeof meta_index_fields[0]; i++)
+        if (strcmp(meta_index_fields[i].name, s) == 0)
+            return &meta_index_fields[i];
+    return NULL;
+}
+
 static bool load_index(app__ctx *c, app_model *m, const mside *ms, app_index *ix, yaml_node_t *n,
                        const char *what)
 {
@@ -637,13 +655,14 @@ static bool load_index(app__ctx *c, app_model *m, const mside *ms, app_index *ix
         yaml_node_t *v = app__node(c, *it);
         const char *s = app__str(c, v, "each of fields");
         const app_field *f = s ? app_field_by_name(m, s) : NULL;
+        bool meta = !f && s && (f = meta_index_field(s)) != NULL;
         if (!f) {
             if (s)
                 app__err(c, v, "fields: model '%s' has no field '%s'", m->name, app__q(c, s));
             ok = false;
             continue;
         }
-        if (ms->fields[f - m->fields].typed && f->type == FT_REF_LIST) {
+        if (!meta && ms->fields[f - m->fields].typed && f->type == FT_REF_LIST) {
             app__err(c, v, "fields: '%s' is a ref_list (kept in a link table) and cannot be indexed",
                      f->name);
             ok = false;

@@ -81,3 +81,46 @@ def test_open_analyzes_a_loaded_table(server):
     srv.restart()
     assert "msg=analyzed" not in srv.stderr_text(run_only=True)
     assert _stat_tables(srv.db_path).get("item") == ROWS
+
+
+PAGED_APP = """\
+app:
+  name: paged
+  base_path: /api
+  lists:
+    paging: page
+    page_order: [-updated_at, -created_at, id]
+models:
+  project:
+    route: projects
+    fields:
+      name: {type: string}
+  task:
+    route: tasks
+    fields:
+      name: {type: string}
+      project_id: {type: ref, model: project}
+    indexes:
+      - fields: [project_id, updated_at, created_at]
+"""
+
+
+def test_an_index_may_name_the_row_columns_for_the_page_order(server):
+    """created_at/updated_at may be index fields, so a filtered page in the
+    page order reads the index in order instead of sorting the filter's rows."""
+    srv = server(PAGED_APP, workers=1)
+    p = srv.create("projects", {"name": "P"})
+    made = [srv.create("tasks", {"name": f"t{i}", "project_id": p["id"]})["id"] for i in range(5)]
+    page = srv.get(f"tasks?project_id={p['id']}&page=1&limit=2").json()
+    assert [t["id"] for t in page["data"]] == made[::-1][:2] and page["total"] == 5
+    srv.stop()
+    con = sqlite3.connect(srv.db_path)
+    try:
+        names = {n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "ix_task__project_id_updated_at_created_at" in names
+        plan = " ".join(row[-1] for row in con.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM task WHERE project_id = ? "
+            "ORDER BY updated_at DESC, created_at DESC LIMIT 2", (p["id"],)))
+        assert "ix_task__project_id_updated_at_created_at" in plan and "TEMP B-TREE" not in plan, plan
+    finally:
+        con.close()
