@@ -284,7 +284,10 @@ static void h_comment(rq *r, const char *const *caps)
 {
     const app_model *task = zou__model(r, "task"), *comment = zou__model(r, "comment"), *ts = zou__model(r, "task_status");
     const app_model *person = zou__model(r, "person");
-    const char *tid = task && comment && ts && person ? zou__row_id(r, task, caps[0], "Task") : NULL;
+    /* rights first, then the task, as the generic nested routes order them */
+    if (!task || !comment || !ts || !person || (r->app->auth && !authz_allowed(r, comment, true)))
+        return;
+    const char *tid = zou__row_id(r, task, caps[0], "Task");
     json_t *in = tid ? ext_body(r) : NULL;
     if (!in)
         return;
@@ -292,14 +295,6 @@ static void h_comment(rq *r, const char *const *caps)
     const char *author = zou__str_of(in, "person_id") ? zou__str_of(in, "person_id") : r->user_id;
     const char *why = !status ? "task_status_id is required." : !author ? "person_id is required." : NULL;
     const char *sid = NULL, *pid = NULL;
-    /* The comment is the caller's write; the status change it carries to
-     * the task is the server's (Zou lets whoever may comment on a task
-     * they reach move its status), so the task step below goes unscoped
-     * once the task was found inside the caller's scope (zou__row_id). */
-    if (r->app->auth && !authz_allowed(r, comment, true)) {
-        json_decref(in);
-        return;
-    }
     if (!why) {
         sid = ext_id(r, status);
         pid = sid ? ext_id(r, author) : NULL;
@@ -352,6 +347,10 @@ static void h_comment(rq *r, const char *const *caps)
     json_decref(tb);
     if (!w->steps[1])
         return;
+    /* The comment is the caller's write; the status change it carries to
+     * the task is the server's (Zou lets whoever may comment on a task
+     * they reach move its status), so this step goes unscoped: the task
+     * was found inside the caller's scope above (zou__row_id). */
     w->steps[1]->scope_user = NULL;
     w->n_steps = 2;
     ext_submit(r, w, commented);
@@ -425,7 +424,9 @@ static void time_written(rq *r, store_write *w)
 static void time_spent(rq *r, const char *const *caps, bool add)
 {
     const app_model *task = zou__model(r, "task"), *person = zou__model(r, "person"), *tsm = zou__model(r, "time_spent");
-    const char *tid = task && person && tsm ? zou__row_id(r, task, caps[0], "Task") : NULL;
+    if (!task || !person || !tsm || (r->app->auth && !authz_allowed(r, tsm, true)))
+        return;
+    const char *tid = zou__row_id(r, task, caps[0], "Task");
     const char *pid = tid ? zou__row_id(r, person, caps[2], "Person") : NULL;
     if (!pid)
         return;
@@ -463,8 +464,6 @@ static void time_spent(rq *r, const char *const *caps, bool add)
     w->n_match = 3;
     w->upd = u->vals;
     w->add_field = add ? zou__field(tsm, "duration") : NULL;
-    if (r->app->auth && !authz_allowed(r, tsm, true))
-        return;
     ext_submit(r, w, time_written);
 }
 
@@ -500,8 +499,10 @@ static void h_task_comments(rq *r, const char *const *caps)
 {
     const app_model *task = zou__model(r, "task"), *comment = zou__model(r, "comment");
     const app_model *ts = zou__model(r, "task_status"), *person = zou__model(r, "person");
-    const char *tid = task && comment && ts && person ? zou__row_id(r, task, caps[0], "Task") : NULL;
-    if (!tid || (r->app->auth && !authz_allowed(r, comment, false)))
+    if (!task || !comment || !ts || !person || (r->app->auth && !authz_allowed(r, comment, false)))
+        return;
+    const char *tid = zou__row_id(r, task, caps[0], "Task");
+    if (!tid)
         return;
     fterm t = ext_eq(r, zou__field(comment, "object_id"), tid);
     store_query q = {.terms = &t, .n_terms = 1, .limit = ZOU_MAX_TASK_ROWS};
@@ -540,7 +541,9 @@ static void h_task_comments(rq *r, const char *const *caps)
 static void task_time_spents(rq *r, const char *const *caps, bool dated)
 {
     const app_model *task = zou__model(r, "task"), *tsm = zou__model(r, "time_spent");
-    const char *tid = task && tsm ? zou__row_id(r, task, caps[0], "Task") : NULL;
+    if (!task || !tsm || (r->app->auth && !authz_allowed(r, tsm, false)))
+        return;
+    const char *tid = zou__row_id(r, task, caps[0], "Task");
     if (!tid)
         return;
     char day[DT_DATE_LEN + 1];
@@ -548,8 +551,6 @@ static void task_time_spents(rq *r, const char *const *caps, bool dated)
         problem_send(r, RD_BAD_REQUEST, "Wrong date format.", NULL);
         return;
     }
-    if (r->app->auth && !authz_allowed(r, tsm, false))
-        return;
     fterm t[2] = {ext_eq(r, zou__field(tsm, "task_id"), tid)};
     if (dated)
         t[1] = ext_eq(r, zou__field(tsm, "date"), day);
