@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "api/authn.h"
+#include "api/authz.h"
 #include "api/ext.h"
 #include "app/types.h"
 #include "json/jin.h"
@@ -111,12 +112,15 @@ store_write *zou__list_step(rq *r, const app_model *m, const char *id, const cha
     return w;
 }
 
-/* Append the row of m with id (or null) to b; false when it does not fit. */
+/* Append the row of m with id (or null) to b; false when it does not fit.
+ * Embedded rows are served rows: a row outside the caller's scope is
+ * null, and the caller's field subset applies (a person's email). */
 bool zou__raw_row(rq *r, const app_model *m, const char *id, buf *b)
 {
     jw j;
     jw_init(&j, b);
-    if (!m || !id || store_get(r->conn, m, id, NULL, &j) != RD_OK)
+    if (!m || !id ||
+        store_get_as(r->conn, m, id, authz_scope_user(r, m), authz_omit(r, m, NULL), NULL, &j) != RD_OK)
         jw_null(&j);
     return jw_ok(&j);
 }

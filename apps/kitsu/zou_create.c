@@ -27,6 +27,7 @@
 
 #include "api/api.h"
 #include "api/authn.h"
+#include "api/authz.h"
 #include "api/ext.h"
 #include "auth/pwhash.h"
 #include "json/jin.h"
@@ -193,7 +194,7 @@ static void open_made(rq *r, store_write *w, void *ctx)
 static void h_new_project(rq *r, const char *const *caps)
 {
     const app_model *pm = zou__model(r, "project"), *ps = pm ? zou__model(r, "project_status") : NULL;
-    if (!ps || (r->app->auth && !authn_allowed(r, pm, true)))
+    if (!ps || (r->app->auth && !authz_allowed(r, pm, true)))
         return;
     json_t *body = ext_json(r);
     if (!body)
@@ -289,7 +290,7 @@ static void password_hashed(rq *r, pwjob *j)
 static void h_new_person(rq *r, const char *const *caps)
 {
     const app_model *person = zou__model(r, "person");
-    if (!person || (r->app->auth && !authn_allowed(r, person, true)))
+    if (!person || (r->app->auth && !authz_allowed(r, person, true)))
         return;
     json_t *body = ext_json(r);
     if (!body)

@@ -23,6 +23,7 @@
 
 #include "api/api.h"
 #include "api/authn.h"
+#include "api/authz.h"
 #include "api/ext.h"
 #include "app/types.h"
 #include "json/jin.h"
@@ -224,7 +225,7 @@ static void h_episode_shots(rq *r, const char *const *caps)
     if (!id)
         return;
     fterm st[2] = {kind_term(r, ent, "Sequence"), ext_eq(r, zou__field(ent, "parent_id"), id)};
-    store_query q = {.terms = st, .n_terms = 2, .limit = ZOU_MAX_SEQUENCES};
+    store_query q = {.terms = st, .n_terms = 2, .limit = ZOU_MAX_SEQUENCES, .scope_user = authz_scope_user(r, ent)};
     const char **seqs;
     size_t n = 0;
     if (store_values(r->conn, ent, &q, NULL, r->a, &seqs, &n) != RD_OK) {
@@ -288,7 +289,7 @@ static void h_project_asset_types(rq *r, const char *const *caps)
     size_t k = 0;
     for (size_t i = 0; i < nt; i++) {
         fterm t[2] = {ext_eq(r, zou__field(ent, "project_id"), pid), ext_eq(r, zou__field(ent, "entity_type_id"), types[i])};
-        store_query one = {.terms = t, .n_terms = 2, .limit = 1};
+        store_query one = {.terms = t, .n_terms = 2, .limit = 1, .scope_user = authz_scope_user(r, ent)};
         const char **ids;
         size_t n = 0;
         if (store_values(r->conn, ent, &one, NULL, r->a, &ids, &n) == RD_OK && n)
@@ -399,7 +400,7 @@ static void change_plist(rq *r, const char *pid, const app_model *pm, const plis
             return;
         }
     }
-    if (r->app->auth && !authn_allowed(r, pm, true))
+    if (r->app->auth && !authz_allowed(r, pm, true))
         return;
     store_write *step = zou__list_step(r, pm, pid, l->field, id, add, NULL);
     if (!step)
@@ -514,7 +515,8 @@ static bool reuse_existing(rq *r, const app_model *ent, const newkind *nk, const
             t[n++] = (fterm){.field = zou__field(ent, nk->link_field), .op = FOP_NULL, .vals = v, .n = 1};
         }
     }
-    store_query q = {.terms = t, .n_terms = n, .limit = 1, .type_name = nk->k->type};
+    store_query q = {.terms = t, .n_terms = n, .limit = 1, .type_name = nk->k->type,
+                     .scope_user = authz_scope_user(r, ent), .omit = authz_omit(r, ent, NULL)};
     buf *b = ext_buf(r);
     jw j;
     jw_init(&j, b);
@@ -578,7 +580,9 @@ static void new_entity(rq *r, const char *const *caps, const newkind *nk)
 {
     const app_model *pm, *ent = zou__model(r, "entity"), *et = zou__model(r, "entity_type");
     const char *pid = ent && et ? zou__project_of(r, caps, &pm) : NULL;
-    if (!pid)
+    /* before anything is made or an existing row answered: the entity
+     * type made on first use and the row reused are the caller's write */
+    if (!pid || (r->app->auth && !authz_allowed(r, ent, true)))
         return;
     const char *tid = NULL;
     if (!nk->k->name) { /* an asset: its type is in the path */

@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "api/authn.h"
+#include "api/authz.h"
 #include "api/ext.h"
 #include "app/types.h"
 #include "json/jin.h"
@@ -141,7 +142,7 @@ static void h_create_entity_tasks(rq *r, const char *const *caps)
     size_t n = 0;
     const char **types = zou__id_list(r, body, "task_type_ids", ZOU_MAX_IDS, &n);
     json_decref(body);
-    if (!types)
+    if (!types || (r->app->auth && !authz_allowed(r, task, true)))
         return;
     json_t *erow = ext_row(r, ent, eid);
     const char *project = erow ? arena_strdup(r->a, zou__str_of(erow, "project_id")) : NULL;
@@ -283,7 +284,10 @@ static void h_comment(rq *r, const char *const *caps)
 {
     const app_model *task = zou__model(r, "task"), *comment = zou__model(r, "comment"), *ts = zou__model(r, "task_status");
     const app_model *person = zou__model(r, "person");
-    const char *tid = task && comment && ts && person ? zou__row_id(r, task, caps[0], "Task") : NULL;
+    /* rights first, then the task, as the generic nested routes order them */
+    if (!task || !comment || !ts || !person || (r->app->auth && !authz_allowed(r, comment, true)))
+        return;
+    const char *tid = zou__row_id(r, task, caps[0], "Task");
     json_t *in = tid ? ext_body(r) : NULL;
     if (!in)
         return;
@@ -343,6 +347,11 @@ static void h_comment(rq *r, const char *const *caps)
     json_decref(tb);
     if (!w->steps[1])
         return;
+    /* The comment is the caller's write; the status change it carries to
+     * the task is the server's (Zou lets whoever may comment on a task
+     * they reach move its status), so this step goes unscoped: the task
+     * was found inside the caller's scope above (zou__row_id). */
+    w->steps[1]->scope_user = NULL;
     w->n_steps = 2;
     ext_submit(r, w, commented);
 }
@@ -362,7 +371,7 @@ static void h_assign(rq *r, const char *const *caps)
     json_decref(body);
     if (!ids)
         return;
-    if (r->app->auth && (!authn_allowed(r, task, true) || !authn_allowed(r, pm, true)))
+    if (r->app->auth && (!authz_allowed(r, task, true) || !authz_allowed(r, pm, true)))
         return;
     store_write *w = arena_zalloc(r->a, sizeof *w);
     w->op = STORE_MULTI;
@@ -415,7 +424,9 @@ static void time_written(rq *r, store_write *w)
 static void time_spent(rq *r, const char *const *caps, bool add)
 {
     const app_model *task = zou__model(r, "task"), *person = zou__model(r, "person"), *tsm = zou__model(r, "time_spent");
-    const char *tid = task && person && tsm ? zou__row_id(r, task, caps[0], "Task") : NULL;
+    if (!task || !person || !tsm || (r->app->auth && !authz_allowed(r, tsm, true)))
+        return;
+    const char *tid = zou__row_id(r, task, caps[0], "Task");
     const char *pid = tid ? zou__row_id(r, person, caps[2], "Person") : NULL;
     if (!pid)
         return;
@@ -453,8 +464,6 @@ static void time_spent(rq *r, const char *const *caps, bool add)
     w->n_match = 3;
     w->upd = u->vals;
     w->add_field = add ? zou__field(tsm, "duration") : NULL;
-    if (r->app->auth && !authn_allowed(r, tsm, true))
-        return;
     ext_submit(r, w, time_written);
 }
 
@@ -490,8 +499,10 @@ static void h_task_comments(rq *r, const char *const *caps)
 {
     const app_model *task = zou__model(r, "task"), *comment = zou__model(r, "comment");
     const app_model *ts = zou__model(r, "task_status"), *person = zou__model(r, "person");
-    const char *tid = task && comment && ts && person ? zou__row_id(r, task, caps[0], "Task") : NULL;
-    if (!tid || (r->app->auth && !authn_allowed(r, comment, false)))
+    if (!task || !comment || !ts || !person || (r->app->auth && !authz_allowed(r, comment, false)))
+        return;
+    const char *tid = zou__row_id(r, task, caps[0], "Task");
+    if (!tid)
         return;
     fterm t = ext_eq(r, zou__field(comment, "object_id"), tid);
     store_query q = {.terms = &t, .n_terms = 1, .limit = ZOU_MAX_TASK_ROWS};
@@ -530,7 +541,9 @@ static void h_task_comments(rq *r, const char *const *caps)
 static void task_time_spents(rq *r, const char *const *caps, bool dated)
 {
     const app_model *task = zou__model(r, "task"), *tsm = zou__model(r, "time_spent");
-    const char *tid = task && tsm ? zou__row_id(r, task, caps[0], "Task") : NULL;
+    if (!task || !tsm || (r->app->auth && !authz_allowed(r, tsm, false)))
+        return;
+    const char *tid = zou__row_id(r, task, caps[0], "Task");
     if (!tid)
         return;
     char day[DT_DATE_LEN + 1];
@@ -538,8 +551,6 @@ static void task_time_spents(rq *r, const char *const *caps, bool dated)
         problem_send(r, RD_BAD_REQUEST, "Wrong date format.", NULL);
         return;
     }
-    if (r->app->auth && !authn_allowed(r, tsm, false))
-        return;
     fterm t[2] = {ext_eq(r, zou__field(tsm, "task_id"), tid)};
     if (dated)
         t[1] = ext_eq(r, zou__field(tsm, "date"), day);
@@ -609,7 +620,33 @@ static void h_person_time_spents(rq *r, const char *const *caps)
                   ext_eq(r, zou__field(tsm, "date"), days[1])};
     t[1].op = FOP_GE;
     t[2].op = FOP_LE;
-    ext_list(r, tsm, t, 3, NULL);
+    /* time_spent has no scope of its own: it follows its task's. A caller
+     * whose task rows are limited sees the rows of tasks they reach. */
+    const app_model *task = zou__model(r, "task");
+    const store_scope *sc = task ? authz_scope_user(r, task) : NULL;
+    if (!task)
+        return;
+    if (!sc) {
+        ext_list(r, tsm, t, 3, NULL);
+        return;
+    }
+    store_query q = {.terms = t, .n_terms = 3, .limit = ZOU_MAX_TASK_ROWS};
+    const char **tids, **reach;
+    size_t n = 0, k = 0;
+    rd_err e = store_values(r->conn, tsm, &q, zou__field(tsm, "task_id"), r->a, &tids, &n);
+    if (e == RD_OK && n) {
+        fterm in = ext_in(r, ext_id_field(r), tids, n);
+        store_query tq = {.terms = &in, .n_terms = 1, .limit = ZOU_MAX_TASK_ROWS, .scope_user = sc};
+        e = store_values(r->conn, task, &tq, NULL, r->a, &reach, &k);
+    }
+    if (e != RD_OK) {
+        problem_send(r, RD_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    fterm *all = arena_alloc(r->a, 4 * sizeof *all);
+    memcpy(all, t, 3 * sizeof *all);
+    all[3] = k ? ext_in(r, zou__field(tsm, "task_id"), reach, k) : ext_eq(r, zou__field(tsm, "task_id"), zou__no_id);
+    ext_list(r, tsm, all, 4, NULL);
 }
 
 /* ---- the signed-in user ------------------------------------------------ */
@@ -693,7 +730,9 @@ static bool context_list(rq *r, buf *b, const char *key, const app_model *m, con
     buf_printf(b, "%s\"%s\":", b->len > 1 ? "," : "", key);
     if (!m)
         return buf_puts(b, "[]");
-    store_query q = {.terms = t, .n_terms = n, .limit = 5000, .type_name = type};
+    /* each list as the generic list serves it to this caller */
+    store_query q = {.terms = t, .n_terms = n, .limit = 5000, .type_name = type,
+                     .scope_user = authz_scope_user(r, m), .omit = authz_omit(r, m, NULL)};
     jw j;
     jw_init(&j, b);
     store_page pg;

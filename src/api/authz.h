@@ -32,8 +32,8 @@ const store_scope *authz_scope_user(rq *r, const app_model *m);
  * m's role_in whose role is in that list, held in some holder: the
  * statements then reach only the rows the caller's role there allows.
  * Sends the refusal (authn_allowed's) and returns false otherwise. The
- * generic routes use it; app routes that write without a scope keep
- * authn_allowed, so an override never widens them. */
+ * generic routes and the app-route building blocks (ext.h) use it, with
+ * the scope in their statements. */
 bool authz_allowed(rq *r, const app_model *m, bool write);
 
 /* base (an omit mask, or NULL) with the fields the caller's role is not

@@ -93,10 +93,13 @@ void ext_send(rq *r, int status, const buf *b);
 buf *ext_buf(rq *r);
 
 /* Row id of m as a JSON object (caller decrefs), all fields; NULL when
- * absent. Answers nothing. */
+ * absent or outside the caller's row scope (authz_scope_user), so a
+ * handler treats a row the caller cannot read as missing. Answers
+ * nothing. */
 json_t *ext_row(rq *r, const app_model *m, const char *id);
 /* GET one row that must also match terms (else 404 naming type_name), typed
- * type_name: a typed view's item route. */
+ * type_name: a typed view's item route. Rights, row scope and field
+ * subsets as the generic GET. */
 void ext_get_where(rq *r, const app_model *m, const char *id, const fterm *terms, size_t n,
                    const char *type_name);
 /* Remove query parameter name from r->query and return its decoded value
@@ -106,17 +109,22 @@ const char *ext_take_param(rq *r, const char *name);
 const app_field *ext_id_field(rq *r);
 
 /* Merge body (borrowed) into row id of m, as PATCH does, and answer
- * status with the row (typed type_name; 204: no body). */
+ * status with the row (typed type_name; 204: no body). Rights and the
+ * write scope as the generic PATCH (outside it: 404). */
 void ext_update(rq *r, const app_model *m, const char *id, json_t *body, int status, const char *type_name);
 /* Create a row of m from body (borrowed) without answering: then runs on
  * this loop's thread with the finished write (w->err, w->new_id, w->body)
- * and must answer. Rights are the caller's to check. */
+ * and must answer. Rights are the caller's to check; the write scope
+ * applies (a row the caller could not reach is refused). */
 void ext_create_then(rq *r, const app_model *m, json_t *body, void (*then)(rq *r, store_write *w, void *ctx),
                      void *ctx);
 
 /* One step of a STORE_MULTI job: a create or patch of m with body
  * (borrowed) validated as POST/PATCH would (NULL after answering 422), or a
- * delete (body NULL). Its row is rendered typed type_name. */
+ * delete (body NULL). Its row is rendered typed type_name with the
+ * caller's fields, and the step carries the caller's write scope as the
+ * generic writes do (clear w->scope_user for a write the server makes on
+ * its own behalf after checking the caller may cause it). */
 store_write *ext_step(rq *r, const app_model *m, store_op op, const char *id, const json_t *body,
                       const char *type_name);
 /* Answer a failed write as the generic handlers do. */

@@ -117,7 +117,9 @@ json_t *ext_row(rq *r, const app_model *m, const char *id)
     buf_init(&b, r->a, RD_MAX_RESPONSE);
     jw w;
     jw_init(&w, &b);
-    if (store_get(r->conn, m, id, NULL, &w) != RD_OK || !jw_ok(&w))
+    /* scoped: a row the caller cannot read is absent, to the handler's
+     * logic as to its answer (every field, though: handlers read them) */
+    if (store_get_as(r->conn, m, id, authz_scope_user(r, m), NULL, NULL, &w) != RD_OK || !jw_ok(&w))
         return NULL;
     const char *msg = NULL;
     return jin_parse(b.data, b.len, r->a, &msg);
@@ -126,13 +128,15 @@ json_t *ext_row(rq *r, const app_model *m, const char *id)
 void ext_get_where(rq *r, const app_model *m, const char *id, const fterm *terms, size_t n,
                    const char *type_name)
 {
-    if (r->app->auth && !authn_allowed(r, m, false))
+    if (r->app->auth && !authz_allowed(r, m, false))
         return;
     fterm *t = arena_alloc(r->a, (n + 1) * sizeof *t);
     memcpy(t, terms, n * sizeof *t);
     t[n] = ext_eq(r, ext_id_field(r), id);
+    /* as crud__row reads: the caller's rows, the caller's fields */
     store_query q = {.terms = t, .n_terms = n + 1, .limit = 1, .type_name = type_name,
-                     .omit = listq_version_omit(m, r->version, r->a)};
+                     .omit = authz_omit(r, m, listq_version_omit(m, r->version, r->a)),
+                     .scope_user = authz_scope_user(r, m)};
     buf *b = crud__new_body(r);
     jw w;
     jw_init(&w, b);
@@ -186,8 +190,11 @@ const char *ext_take_param(rq *r, const char *name)
     return val;
 }
 
-/* What ext_update and ext_step fill in a write: its target, the caller,
- * and the row rendered typed type_name in the requested version. */
+/* What ext_update and ext_step fill in a write: its target, the caller
+ * with the scope that limits its writes (as crud__submit_then sets it: a
+ * row outside is RD_NOT_FOUND, a row written outside RD_DENIED), and the
+ * row rendered typed type_name in the requested version and the caller's
+ * fields. */
 static void step_init(rq *r, store_write *w, const app_model *m, store_op op, const char *id,
                       const char *type_name)
 {
@@ -197,7 +204,8 @@ static void step_init(rq *r, store_write *w, const app_model *m, store_op op, co
     w->a = r->a;
     w->actor = r->user_id;
     w->type_name = type_name;
-    w->omit = listq_version_omit(m, r->version, r->a);
+    w->omit = authz_omit(r, m, listq_version_omit(m, r->version, r->a));
+    w->scope_user = authz_scope_user(r, m);
 }
 
 /* ext_update's answer: the status in w->ctx; 204 has no body. */
@@ -216,7 +224,7 @@ static void updated(rq *r, store_write *w)
 
 void ext_update(rq *r, const app_model *m, const char *id, json_t *body, int status, const char *type_name)
 {
-    if (r->app->auth && !authn_allowed(r, m, true))
+    if (r->app->auth && !authz_allowed(r, m, true))
         return;
     store_write *w = arena_zalloc(r->a, sizeof *w);
     if (!crud__validate(r, m, body, VAL_PATCH, false, NULL, w))
@@ -252,6 +260,7 @@ void ext_create_then(rq *r, const app_model *m, json_t *body, void (*then)(rq *r
     w->model = m;
     w->ctx = t;
     w->actor = r->user_id; /* no omit: the continuation gets the whole row */
+    w->scope_user = authz_scope_user(r, m); /* the row made must be one the caller reaches */
     crud__run(r, w, created_then);
 }
 
