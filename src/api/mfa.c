@@ -749,6 +749,18 @@ static void code_stored(rq *r, store_write *w)
     mfa__success(r);
 }
 
+/* Draw a fresh e-mail code and have the writer store it; code_stored
+ * mails it once committed. */
+static void store_new_code(rq *r, mfa__op *o)
+{
+    o->mail_code = new_code(r);
+    o->job.code = o->mail_code;
+    o->job.code_len = RD_EMAIL_OTP_DIGITS;
+    o->job.code_exp = o->job.now + RD_EMAIL_OTP_TTL;
+    if (mfa__submit(r, o, mfadb_email_code, code_stored, false) != RD_OK)
+        mfa__busy(r);
+}
+
 static void email_put(rq *r, mfa__op *o)
 {
     if (o->row.enabled[MFA_EMAIL_OTP]) {
@@ -768,12 +780,7 @@ static void email_put(rq *r, mfa__op *o)
         locked(r, RD_MAIL_LOCK_SEC);
         return;
     }
-    o->mail_code = new_code(r);
-    o->job.code = o->mail_code;
-    o->job.code_len = RD_EMAIL_OTP_DIGITS;
-    o->job.code_exp = o->job.now + RD_EMAIL_OTP_TTL;
-    if (mfa__submit(r, o, mfadb_email_code, code_stored, false) != RD_OK)
-        mfa__busy(r);
+    store_new_code(r, o);
 }
 
 /* The login named in a body or query, as the login route takes it. */
@@ -807,12 +814,7 @@ static void h_email_get(rq *r)
     }
     mfa__op *o = mfa__op_new(r, NULL);
     o->job.login = login;
-    o->mail_code = new_code(r);
-    o->job.code = o->mail_code;
-    o->job.code_len = RD_EMAIL_OTP_DIGITS;
-    o->job.code_exp = o->job.now + RD_EMAIL_OTP_TTL;
-    if (mfa__submit(r, o, mfadb_email_code, code_stored, false) != RD_OK)
-        mfa__busy(r);
+    store_new_code(r, o);
 }
 
 /* ---- routing -------------------------------------------------------------- */
