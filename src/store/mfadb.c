@@ -326,16 +326,32 @@ static bool mirror(sqlite3 *db, store_write *w, const mfadb_job *j)
     return EXEC(db, buf_cstr(&sql), "tt", j->user_id, now);
 }
 
+/* Read the account's row for a step that needs factor k on (need_on) or
+ * off. False when the step ends here, with *ret what it returns: false
+ * after a failed read, true with j->result set when the factor's state
+ * refuses the step (MFADB_NOT_ON or MFADB_ALREADY). */
+static bool read_gated(sqlite3 *db, store_write *w, mfa_kind k, bool need_on, wrow *r, bool *ret)
+{
+    mfadb_job *j = w->ctx;
+    if (!read_wrow(db, j->user_id, r)) {
+        *ret = db_fail(w);
+        return false;
+    }
+    if (r->enabled[k] != need_on) {
+        j->result = need_on ? MFADB_NOT_ON : MFADB_ALREADY;
+        *ret = true;
+        return false;
+    }
+    return true;
+}
+
 bool mfadb_totp_begin(sqlite3 *db, store_write *w)
 {
     mfadb_job *j = w->ctx;
     wrow r;
-    if (!read_wrow(db, j->user_id, &r))
-        return db_fail(w);
-    if (r.enabled[MFA_TOTP]) {
-        j->result = MFADB_ALREADY;
-        return true;
-    }
+    bool ret;
+    if (!read_gated(db, w, MFA_TOTP, false, &r, &ret))
+        return ret;
     if (!ensure_row(db, j->user_id, j->now) ||
         !EXEC(db, "UPDATE _restd_mfa SET totp_secret = ?2, totp_last = 0, updated_at = ?3 WHERE user_id = ?1", "tti",
               j->user_id, j->secret, j->now))
@@ -379,12 +395,9 @@ bool mfadb_enable(sqlite3 *db, store_write *w)
 {
     mfadb_job *j = w->ctx;
     wrow r;
-    if (!read_wrow(db, j->user_id, &r))
-        return db_fail(w);
-    if (r.enabled[j->kind]) {
-        j->result = MFADB_ALREADY;
-        return true;
-    }
+    bool ret;
+    if (!read_gated(db, w, j->kind, false, &r, &ret))
+        return ret;
     if (!r.found || (j->kind == MFA_TOTP && !r.secret[0])) {
         j->result = MFADB_NOT_ON;
         return true;
@@ -418,12 +431,9 @@ bool mfadb_disable(sqlite3 *db, store_write *w)
 {
     mfadb_job *j = w->ctx;
     wrow r;
-    if (!read_wrow(db, j->user_id, &r))
-        return db_fail(w);
-    if (!r.enabled[j->kind]) {
-        j->result = MFADB_NOT_ON;
-        return true;
-    }
+    bool ret;
+    if (!read_gated(db, w, j->kind, true, &r, &ret))
+        return ret;
     mfa_kind other = j->kind == MFA_TOTP ? MFA_EMAIL_OTP : MFA_TOTP;
     bool ok = j->kind == MFA_TOTP
                   ? EXEC(db,
@@ -450,12 +460,9 @@ bool mfadb_use(sqlite3 *db, store_write *w)
 {
     mfadb_job *j = w->ctx;
     wrow r;
-    if (!read_wrow(db, j->user_id, &r))
-        return db_fail(w);
-    if (!r.enabled[j->kind]) {
-        j->result = MFADB_NOT_ON;
-        return true;
-    }
+    bool ret;
+    if (!read_gated(db, w, j->kind, true, &r, &ret))
+        return ret;
     if (!check_code(db, j, &r, &j->result))
         return db_fail(w);
     return true;
