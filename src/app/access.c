@@ -58,11 +58,11 @@ static const app__key scope_keys[] = {
 };
 _Static_assert(sizeof scope_keys / sizeof scope_keys[0] == SK__COUNT, "one row per key");
 
-/* A field of m named by node n that has the wanted type (and, for
- * references, points at `to`). NULL with the problem reported; NULL
- * without one when the field's own definition was faulty (reported). */
-static const app_field *scope_field(app__ctx *c, const app *a, const app_model *m, const yaml_node_t *n,
-                                    const char *what, field_type want, const app_model *to)
+/* The field of m that node n names, if its own definition is sound. NULL
+ * with the problem reported (a missing field here, a faulty one where it
+ * was defined). */
+static const app_field *sound_field_named(app__ctx *c, const app *a, const app_model *m, const yaml_node_t *n,
+                                          const char *what)
 {
     const char *s = app__str(c, n, what);
     if (!s)
@@ -73,6 +73,18 @@ static const app_field *scope_field(app__ctx *c, const app *a, const app_model *
         return NULL;
     }
     if (!app__field_sound(c, a, m, f))
+        return NULL;
+    return f;
+}
+
+/* A field of m named by node n that has the wanted type (and, for
+ * references, points at `to`). NULL with the problem reported; NULL
+ * without one when the field's own definition was faulty (reported). */
+static const app_field *scope_field(app__ctx *c, const app *a, const app_model *m, const yaml_node_t *n,
+                                    const char *what, field_type want, const app_model *to)
+{
+    const app_field *f = sound_field_named(c, a, m, n, what);
+    if (!f)
         return NULL;
     if (f->type != want || (to && f->ref != to)) {
         app__err(c, n, "%s: field '%s.%s' must be a %s%s%s (it is a %s%s%s)", what, m->name, f->name,
@@ -140,15 +152,8 @@ _Static_assert(sizeof role_in_keys / sizeof role_in_keys[0] == RK__COUNT, "one r
 static const app_field *role_field(app__ctx *c, const app *a, const app_model *m, const yaml_node_t *n,
                                    const char *what)
 {
-    const char *s = app__str(c, n, what);
-    if (!s)
-        return NULL;
-    const app_field *f = app_field_by_name(m, s);
-    if (!f) {
-        app__err(c, n, "%s: model '%s' has no field '%s'", what, m->name, app__q(c, s));
-        return NULL;
-    }
-    if (!app__field_sound(c, a, m, f))
+    const app_field *f = sound_field_named(c, a, m, n, what);
+    if (!f)
         return NULL;
     if (f->type != FT_STRING && f->type != FT_ENUM) {
         app__err(c, n, "%s: field '%s.%s' must be a string or an enum (it is a %s)", what, m->name, f->name,
