@@ -802,6 +802,18 @@ static bool via_in_scope(store *s, store_write *w, const store_scope *su, scope_
     return true;
 }
 
+/* Run a cached write statement once and leave it ready for its next use;
+ * a failure is reported on w. */
+static bool step_write(store *s, store_write *w, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return sql_failed(s, w, rc), false;
+    return true;
+}
+
 /* A stored filter: expired ones are swept in the same transaction. */
 static bool save_filter(store *s, store_write *w, const char *now)
 {
@@ -826,12 +838,7 @@ static bool save_filter(store *s, store_write *w, const char *now)
         sqlite3_bind_text(st, 3, w->owner, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, w->filter_json, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, exp, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return sql_failed(s, w, rc), false;
-    return true;
+    return step_write(s, w, st);
 }
 
 /* A model with history: the row as just answered, kept as a version. */
@@ -850,12 +857,7 @@ static bool keep_version(store *s, store_write *w, const char *id, const char *n
     if (w->actor)
         sqlite3_bind_text(st, 5, w->actor, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, w->body.data, (int)w->body.len, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return sql_failed(s, w, rc), false;
-    return true;
+    return step_write(s, w, st);
 }
 
 /* One job inside the batch transaction. On failure w->err is set; the
@@ -946,11 +948,8 @@ static bool run_job(store *s, store_write *w)
                 return w->err = RD_INTERNAL, false;
             sqlite3_bind_text(st, 1, w->once, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-            rc = sqlite3_step(st);
-            sqlite3_reset(st);
-            sqlite3_clear_bindings(st);
-            if (rc != SQLITE_DONE)
-                return sql_failed(s, w, rc), false;
+            if (!step_write(s, w, st))
+                return false;
             if (sqlite3_changes(s->wdb) == 0) {
                 w->skipped = true;
                 return true;
