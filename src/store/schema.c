@@ -254,6 +254,18 @@ static bool want_index(const app_model *m, const char *name, buf *tmp)
     return false;
 }
 
+/* Drop the named indexes, stopping at the first that fails. */
+static bool drop_indexes(sqlite3 *db, const char *const *names, size_t n, buf *sql)
+{
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        buf_reset(sql);
+        buf_printf(sql, "DROP INDEX \"%s\"", names[i]);
+        ok = store__exec(db, buf_cstr(sql)) == SQLITE_OK;
+    }
+    return ok;
+}
+
 static bool sync_indexes(sqlite3 *db, const app_model *m, buf *sql, buf *err)
 {
     arena *a = arena_new();
@@ -275,11 +287,7 @@ static bool sync_indexes(sqlite3 *db, const app_model *m, buf *sql, buf *err)
                 drop[n++] = arena_strdup(a, name);
         }
         sqlite3_finalize(st);
-        for (size_t i = 0; i < n && ok; i++) {
-            buf_reset(sql);
-            buf_printf(sql, "DROP INDEX \"%s\"", drop[i]);
-            ok = store__exec(db, buf_cstr(sql)) == SQLITE_OK;
-        }
+        ok = drop_indexes(db, drop, n, sql);
     }
     for (size_t i = 0; i < m->n_fields && ok; i++) {
         const app_field *f = &m->fields[i];
@@ -330,12 +338,7 @@ static bool drop_column(sqlite3 *db, const app_model *m, const app_field *f, buf
             drop[n++] = arena_strdup(a, (const char *)sqlite3_column_text(st, 0));
     }
     sqlite3_finalize(st);
-    bool ok = true;
-    for (size_t i = 0; i < n && ok; i++) {
-        buf_reset(sql);
-        buf_printf(sql, "DROP INDEX \"%s\"", drop[i]);
-        ok = store__exec(db, buf_cstr(sql)) == SQLITE_OK;
-    }
+    bool ok = drop_indexes(db, drop, n, sql);
     arena_free(a);
     buf_reset(sql);
     buf_printf(sql, "ALTER TABLE \"%s\" DROP COLUMN \"%s\"", m->name, f->name);
