@@ -167,6 +167,18 @@ const char **zou__id_list(rq *r, const json_t *body, const char *key, size_t cap
     return ids;
 }
 
+/* The request body's list of ids under key (as zou__id_list); NULL after
+ * the error was sent. */
+const char **zou__body_ids(rq *r, const char *key, size_t *n)
+{
+    json_t *body = ext_body(r);
+    if (!body)
+        return NULL;
+    const char **ids = zou__id_list(r, body, key, ZOU_MAX_IDS, n);
+    json_decref(body);
+    return ids;
+}
+
 /* The ids of the open project statuses (Open, Active). */
 size_t zou__open_status_ids(rq *r, const app_model *ps, const char ***ids)
 {

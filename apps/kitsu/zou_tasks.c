@@ -136,12 +136,8 @@ static void h_create_entity_tasks(rq *r, const char *const *caps)
 {
     const app_model *ent = zou__model(r, "entity"), *task = zou__model(r, "task"), *tt = zou__model(r, "task_type");
     const char *eid = ent && task && tt ? zou__row_id(r, ent, caps[0], "Entity") : NULL;
-    json_t *body = eid ? ext_body(r) : NULL;
-    if (!body)
-        return;
     size_t n = 0;
-    const char **types = zou__id_list(r, body, "task_type_ids", ZOU_MAX_IDS, &n);
-    json_decref(body);
+    const char **types = eid ? zou__body_ids(r, "task_type_ids", &n) : NULL;
     if (!types || (r->app->auth && !authz_allowed(r, task, true)))
         return;
     json_t *erow = ext_row(r, ent, eid);
@@ -363,12 +359,8 @@ static void h_assign(rq *r, const char *const *caps)
 {
     const app_model *task = zou__model(r, "task"), *person = zou__model(r, "person"), *pm = zou__model(r, "project");
     const char *pid = task && person && pm ? zou__row_id(r, person, caps[0], "Person") : NULL;
-    json_t *body = pid ? ext_body(r) : NULL;
-    if (!body)
-        return;
     size_t n = 0;
-    const char **ids = zou__id_list(r, body, "task_ids", ZOU_MAX_IDS, &n);
-    json_decref(body);
+    const char **ids = pid ? zou__body_ids(r, "task_ids", &n) : NULL;
     if (!ids)
         return;
     if (r->app->auth && (!authz_allowed(r, task, true) || !authz_allowed(r, pm, true)))
