@@ -7,9 +7,8 @@ so tests written before and after sign-in was switched on read the same.
 """
 import json
 import re
-import subprocess
 
-from harness import REPO, restd_bin, sanitizer_env
+from harness import REPO, cli
 
 KITSU_DIR = REPO / "apps" / "kitsu"
 ADMIN_EMAIL = "admin@example.com"
@@ -27,12 +26,6 @@ def has_auth(app_yaml):
 def login_path(app_yaml):
     m = re.search(r"^\s+login:\s*(\S+)\s*$", app_yaml, re.M)
     return m.group(1).strip("\"'") if m else "/api/auth/login"
-
-
-def cli(srv, *args, stdin=None):
-    argv = [restd_bin(), *args[:2], "--app", str(srv.app_dir), "--db", f"sqlite:{srv.db_path}", *args[2:]]
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60,
-                          env=sanitizer_env())
 
 
 def add_person(srv, email, role="user", password=ADMIN_PASSWORD, **fields):

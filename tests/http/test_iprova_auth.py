@@ -11,17 +11,16 @@ each test says exactly which cookie it sends."""
 import base64
 import hashlib
 import hmac
-import json
 import sqlite3
 import struct
-import subprocess
 import threading
 import time
 
 import pytest
 import requests
 
-from harness import REQ_TIMEOUT, restd_bin, sanitizer_env
+import auth_helpers
+from harness import REQ_TIMEOUT, cli
 
 APP = """
 app:
@@ -53,16 +52,8 @@ models:
 PASSWORD = "P@$$w0rd with spaces"
 
 
-def cli(srv, *args, stdin=None):
-    argv = [restd_bin(), *args[:2], "--app", str(srv.app_dir), "--db", f"sqlite:{srv.db_path}", *args[2:]]
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60,
-                          env=sanitizer_env())
-
-
 def add_user(srv, username, role, password=PASSWORD):
-    r = cli(srv, "user", "add", "--password-stdin", json.dumps({"username": username, "role": role}),
-            stdin=password + "\n")
-    assert r.returncode == 0, r.stderr
+    auth_helpers.add_user(srv, username, role, password, login_field="username")
 
 
 def new_key(srv, username):
