@@ -7,6 +7,7 @@ so tests written before and after sign-in was switched on read the same.
 """
 import json
 import re
+import shutil
 
 from harness import REPO, cli
 
@@ -41,6 +42,19 @@ def sign_in(srv, email=ADMIN_EMAIL, password=ADMIN_PASSWORD):
     r = srv.post(login_path(srv.app_yaml), json={"email": email, "password": password})
     assert r.status_code == 200, (r.status_code, r.text)
     return r.json()
+
+
+def seeded(factory):
+    """A factory for kitsu_server that puts apps/kitsu/seed.json (when the
+    app has one) beside the app file before the server starts, as
+    tests/gazu/run.sh serves it."""
+    def start(app_yaml):
+        srv = factory(app_yaml, start=False)
+        if (KITSU_DIR / "seed.json").exists():
+            shutil.copy(KITSU_DIR / "seed.json", srv.app_dir / "seed.json")
+        srv.start()
+        return srv
+    return start
 
 
 def kitsu_server(factory, app_yaml=None):

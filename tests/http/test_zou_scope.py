@@ -12,14 +12,13 @@ ones do), and with comments and time spents open to every signed-in user,
 so the task scope they follow is what limits them.
 """
 import functools
-import shutil
 import uuid
 
 import pytest
 
 import auth_helpers
 from harness import assert_no_sanitizer_report
-from kitsu_helpers import KITSU_DIR, add_person, has_auth, kitsu_app_yaml, kitsu_server
+from kitsu_helpers import add_person, has_auth, kitsu_app_yaml, kitsu_server, seeded
 
 D = "/api/data"
 A = "/api/actions"
@@ -65,13 +64,7 @@ def w(module_server, request):
         pytest.skip("apps/kitsu has no auth section")
     if request.param == "open":
         app_yaml = opened(app_yaml)
-
-    def seeded(y):
-        srv = module_server(y, start=False)
-        shutil.copy(KITSU_DIR / "seed.json", srv.app_dir / "seed.json")
-        srv.start()
-        return srv
-    srv = kitsu_server(seeded, app_yaml)
+    srv = kitsu_server(seeded(module_server), app_yaml)
     for email in ("art@zs.io", "lead@zs.io", "far@zs.io"):
         add_person(srv, email, role="user", password=PASS)
     people = {p["email"]: p["id"] for p in ok(srv.get(f"{D}/persons")) if p.get("email")}
