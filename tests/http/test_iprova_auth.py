@@ -382,12 +382,16 @@ def test_enrolments_of_the_old_totp_table_are_carried_over(server):
     assert gone == 0
 
 
+def totp_reader(srv, user):
+    """A reader with an API key and TOTP on: (its key, the current code)."""
+    add_user(srv, user, "reader")
+    key = new_key(srv, user)
+    return key, totp(enable_totp(srv, user), time.time())
+
+
 def test_two_requests_with_one_code_one_wins(server):
     srv = server(APP)
-    add_user(srv, "race", "reader")
-    key = new_key(srv, "race")
-    secret = enable_totp(srv, "race")
-    code = totp(secret, time.time())
+    key, code = totp_reader(srv, "race")
     h = {"Authorization": creds("race"), "x-api_key": key, "x-two-factor-code": code}
     out = []
     threads = [threading.Thread(target=lambda: out.append(call(srv, "GET", "cards", headers=h).status_code))
@@ -401,10 +405,7 @@ def test_two_requests_with_one_code_one_wins(server):
 
 def test_wrong_codes_are_throttled(server):
     srv = server(APP)
-    add_user(srv, "guess", "reader")
-    key = new_key(srv, "guess")
-    secret = enable_totp(srv, "guess")
-    code = totp(secret, time.time())
+    key, code = totp_reader(srv, "guess")
     wrong = "%06d" % ((int(code) + 500000) % 1000000)
     h = {"Authorization": creds("guess"), "x-api_key": key}
     for _ in range(5):
