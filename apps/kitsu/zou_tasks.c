@@ -701,6 +701,15 @@ static void h_person_tasks(rq *r, const char *const *caps) { person_tasks(r, cap
 static void h_person_done_tasks(rq *r, const char *const *caps) { person_tasks(r, caps[0], true); }
 
 
+/* The terms "open project whose team has uid" over pm (ps: project_status). */
+static void open_team_terms(rq *r, const app_model *pm, const app_model *ps, const char *uid, fterm t[2])
+{
+    const char **ids;
+    size_t n = zou__open_status_ids(r, ps, &ids);
+    t[0] = n ? ext_in(r, zou__field(pm, "project_status_id"), ids, n) : ext_eq(r, zou__field(pm, "project_status_id"), zou__no_id);
+    t[1] = ext_eq(r, zou__field(pm, "team"), uid);
+}
+
 /* GET user/projects/open: open projects whose team has the caller. */
 static void h_user_projects_open(rq *r, const char *const *caps)
 {
@@ -708,10 +717,8 @@ static void h_user_projects_open(rq *r, const char *const *caps)
     const char *uid = pm && ps ? me(r) : NULL;
     if (!uid)
         return;
-    const char **ids;
-    size_t n = zou__open_status_ids(r, ps, &ids);
-    fterm t[2] = {n ? ext_in(r, zou__field(pm, "project_status_id"), ids, n) : ext_eq(r, zou__field(pm, "project_status_id"), zou__no_id),
-                  ext_eq(r, zou__field(pm, "team"), uid)};
+    fterm t[2];
+    open_team_terms(r, pm, ps, uid, t);
     ext_list(r, pm, t, 2, NULL);
 }
 
@@ -738,10 +745,8 @@ static void h_user_context(rq *r, const char *const *caps)
     const char *uid = pm && ps && et ? me(r) : NULL;
     if (!uid)
         return;
-    const char **ids;
-    size_t n = zou__open_status_ids(r, ps, &ids);
-    fterm pt[2] = {n ? ext_in(r, zou__field(pm, "project_status_id"), ids, n) : ext_eq(r, zou__field(pm, "project_status_id"), zou__no_id),
-                   ext_eq(r, zou__field(pm, "team"), uid)};
+    fterm pt[2];
+    open_team_terms(r, pm, ps, uid, pt);
     fterm at;
     bool some = zou__asset_type_term(r, &at);
     buf *b = ext_buf(r);
