@@ -55,28 +55,28 @@ const char *zou__type_id(rq *r, const char *name)
     return zou__type_ids(r, &name, 1, &ids) ? ids[0] : NULL;
 }
 
-/* The term "entity_type_id is an asset type": not one of the others. */
-bool zou__asset_term(rq *r, const app_model *ent, fterm *out)
+/* The term "field is not one of the non-asset entity types". */
+static bool non_asset_term(rq *r, const app_field *f, fterm *out)
 {
     const char **ids;
     size_t n = zou__type_ids(r, zou__non_asset, ZOU_N_NON_ASSET, &ids);
     if (!n)
         return false;
-    *out = ext_in(r, zou__field(ent, "entity_type_id"), ids, n);
+    *out = ext_in(r, f, ids, n);
     out->op = FOP_NIN;
     return true;
+}
+
+/* The term "entity_type_id is an asset type": not one of the others. */
+bool zou__asset_term(rq *r, const app_model *ent, fterm *out)
+{
+    return non_asset_term(r, zou__field(ent, "entity_type_id"), out);
 }
 
 /* The same over entity_type rows: "id is not one of the other kinds". */
 bool zou__asset_type_term(rq *r, fterm *out)
 {
-    const char **ids;
-    size_t n = zou__type_ids(r, zou__non_asset, ZOU_N_NON_ASSET, &ids);
-    if (!n)
-        return false;
-    *out = ext_in(r, ext_id_field(r), ids, n);
-    out->op = FOP_NIN;
-    return true;
+    return non_asset_term(r, ext_id_field(r), out);
 }
 
 /* A path id that must name a row of m: canonical id, or NULL after 400/404. */
@@ -164,6 +164,18 @@ const char **zou__id_list(rq *r, const json_t *body, const char *key, size_t cap
         ids[i] = out;
     }
     *n = k;
+    return ids;
+}
+
+/* The request body's list of ids under key (as zou__id_list); NULL after
+ * the error was sent. */
+const char **zou__body_ids(rq *r, const char *key, size_t *n)
+{
+    json_t *body = ext_body(r);
+    if (!body)
+        return NULL;
+    const char **ids = zou__id_list(r, body, key, ZOU_MAX_IDS, n);
+    json_decref(body);
     return ids;
 }
 

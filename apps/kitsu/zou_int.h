@@ -52,6 +52,8 @@ bool zou__raw_row(rq *r, const app_model *m, const char *id, buf *b);
 void zou__steps_list(rq *r, store_write *w);
 /* A list of at most cap ids from body[key], canonical; NULL after 400. */
 const char **zou__id_list(rq *r, const json_t *body, const char *key, size_t cap, size_t *n);
+/* The same read from the request body (at most ZOU_MAX_IDS); NULL after an error. */
+const char **zou__body_ids(rq *r, const char *key, size_t *n);
 /* The ids of the open project statuses (Open, Active). */
 size_t zou__open_status_ids(rq *r, const app_model *ps, const char ***ids);
 

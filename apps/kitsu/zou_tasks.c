@@ -136,12 +136,8 @@ static void h_create_entity_tasks(rq *r, const char *const *caps)
 {
     const app_model *ent = zou__model(r, "entity"), *task = zou__model(r, "task"), *tt = zou__model(r, "task_type");
     const char *eid = ent && task && tt ? zou__row_id(r, ent, caps[0], "Entity") : NULL;
-    json_t *body = eid ? ext_body(r) : NULL;
-    if (!body)
-        return;
     size_t n = 0;
-    const char **types = zou__id_list(r, body, "task_type_ids", ZOU_MAX_IDS, &n);
-    json_decref(body);
+    const char **types = eid ? zou__body_ids(r, "task_type_ids", &n) : NULL;
     if (!types || (r->app->auth && !authz_allowed(r, task, true)))
         return;
     json_t *erow = ext_row(r, ent, eid);
@@ -363,12 +359,8 @@ static void h_assign(rq *r, const char *const *caps)
 {
     const app_model *task = zou__model(r, "task"), *person = zou__model(r, "person"), *pm = zou__model(r, "project");
     const char *pid = task && person && pm ? zou__row_id(r, person, caps[0], "Person") : NULL;
-    json_t *body = pid ? ext_body(r) : NULL;
-    if (!body)
-        return;
     size_t n = 0;
-    const char **ids = zou__id_list(r, body, "task_ids", ZOU_MAX_IDS, &n);
-    json_decref(body);
+    const char **ids = pid ? zou__body_ids(r, "task_ids", &n) : NULL;
     if (!ids)
         return;
     if (r->app->auth && (!authz_allowed(r, task, true) || !authz_allowed(r, pm, true)))
@@ -709,6 +701,15 @@ static void h_person_tasks(rq *r, const char *const *caps) { person_tasks(r, cap
 static void h_person_done_tasks(rq *r, const char *const *caps) { person_tasks(r, caps[0], true); }
 
 
+/* The terms "open project whose team has uid" over pm (ps: project_status). */
+static void open_team_terms(rq *r, const app_model *pm, const app_model *ps, const char *uid, fterm t[2])
+{
+    const char **ids;
+    size_t n = zou__open_status_ids(r, ps, &ids);
+    t[0] = n ? ext_in(r, zou__field(pm, "project_status_id"), ids, n) : ext_eq(r, zou__field(pm, "project_status_id"), zou__no_id);
+    t[1] = ext_eq(r, zou__field(pm, "team"), uid);
+}
+
 /* GET user/projects/open: open projects whose team has the caller. */
 static void h_user_projects_open(rq *r, const char *const *caps)
 {
@@ -716,10 +717,8 @@ static void h_user_projects_open(rq *r, const char *const *caps)
     const char *uid = pm && ps ? me(r) : NULL;
     if (!uid)
         return;
-    const char **ids;
-    size_t n = zou__open_status_ids(r, ps, &ids);
-    fterm t[2] = {n ? ext_in(r, zou__field(pm, "project_status_id"), ids, n) : ext_eq(r, zou__field(pm, "project_status_id"), zou__no_id),
-                  ext_eq(r, zou__field(pm, "team"), uid)};
+    fterm t[2];
+    open_team_terms(r, pm, ps, uid, t);
     ext_list(r, pm, t, 2, NULL);
 }
 
@@ -746,10 +745,8 @@ static void h_user_context(rq *r, const char *const *caps)
     const char *uid = pm && ps && et ? me(r) : NULL;
     if (!uid)
         return;
-    const char **ids;
-    size_t n = zou__open_status_ids(r, ps, &ids);
-    fterm pt[2] = {n ? ext_in(r, zou__field(pm, "project_status_id"), ids, n) : ext_eq(r, zou__field(pm, "project_status_id"), zou__no_id),
-                   ext_eq(r, zou__field(pm, "team"), uid)};
+    fterm pt[2];
+    open_team_terms(r, pm, ps, uid, pt);
     fterm at;
     bool some = zou__asset_type_term(r, &at);
     buf *b = ext_buf(r);

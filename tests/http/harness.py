@@ -101,6 +101,21 @@ def sanitizer_env(extra=None):
     return env
 
 
+def cli(srv, *args, stdin=None):
+    """`restd GROUP VERB --app <srv's app> --db <srv's db> REST...` (say
+    cli(srv, "user", "add", ...)), with the sanitizer environment; returns
+    the completed process."""
+    argv = [restd_bin(), *args[:2], "--app", str(srv.app_dir), "--db", f"sqlite:{srv.db_path}", *args[2:]]
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60,
+                          env=sanitizer_env())
+
+
+def restd_check(app_dir, timeout=60):
+    """`restd check --app app_dir`: the completed process."""
+    return subprocess.run([restd_bin(), "check", "--app", str(app_dir)], capture_output=True, text=True,
+                          timeout=timeout, env=sanitizer_env())
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

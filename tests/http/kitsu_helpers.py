@@ -7,9 +7,9 @@ so tests written before and after sign-in was switched on read the same.
 """
 import json
 import re
-import subprocess
+import shutil
 
-from harness import REPO, restd_bin, sanitizer_env
+from harness import REPO, cli
 
 KITSU_DIR = REPO / "apps" / "kitsu"
 ADMIN_EMAIL = "admin@example.com"
@@ -29,12 +29,6 @@ def login_path(app_yaml):
     return m.group(1).strip("\"'") if m else "/api/auth/login"
 
 
-def cli(srv, *args, stdin=None):
-    argv = [restd_bin(), *args[:2], "--app", str(srv.app_dir), "--db", f"sqlite:{srv.db_path}", *args[2:]]
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60,
-                          env=sanitizer_env())
-
-
 def add_person(srv, email, role="user", password=ADMIN_PASSWORD, **fields):
     body = {"email": email, "first_name": fields.pop("first_name", email.split("@")[0]),
             "last_name": fields.pop("last_name", "Test"), "role": role, **fields}
@@ -48,6 +42,19 @@ def sign_in(srv, email=ADMIN_EMAIL, password=ADMIN_PASSWORD):
     r = srv.post(login_path(srv.app_yaml), json={"email": email, "password": password})
     assert r.status_code == 200, (r.status_code, r.text)
     return r.json()
+
+
+def seeded(factory):
+    """A factory for kitsu_server that puts apps/kitsu/seed.json (when the
+    app has one) beside the app file before the server starts, as
+    tests/gazu/run.sh serves it."""
+    def start(app_yaml):
+        srv = factory(app_yaml, start=False)
+        if (KITSU_DIR / "seed.json").exists():
+            shutil.copy(KITSU_DIR / "seed.json", srv.app_dir / "seed.json")
+        srv.start()
+        return srv
+    return start
 
 
 def kitsu_server(factory, app_yaml=None):

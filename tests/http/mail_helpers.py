@@ -1,23 +1,22 @@
 """A real SMTP server on loopback (Debian's python3-aiosmtpd) that keeps
 every message it receives, for tests that read the code or token restd
-mails and then use it. Also a reference TOTP (RFC 6238) and the common
-account helpers of the second-factor and reset tests."""
+mails and then use it. Also a reference TOTP (RFC 6238) and token_of, a
+signed-in token (the other account helpers are in auth_helpers.py)."""
 import base64
 import email
 import email.policy
 import hashlib
 import hmac
-import json
 import re
 import struct
-import subprocess
 import threading
 import time
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from harness import free_port, restd_bin, sanitizer_env
+from auth_helpers import PASSWORD, login
+from harness import free_port
 
 
 class _Keep:
@@ -115,28 +114,6 @@ def settle_step():
 
 
 # -- accounts ---------------------------------------------------------------
-
-PASSWORD = "correct horse battery staple"
-
-
-def cli(srv, *args, stdin=None):
-    argv = [restd_bin(), *args[:2], "--app", str(srv.app_dir), "--db", f"sqlite:{srv.db_path}", *args[2:]]
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60, env=sanitizer_env())
-
-
-def add_user(srv, login, role="user", password=PASSWORD, **fields):
-    r = cli(srv, "user", "add", "--password-stdin", json.dumps({"email": login, "role": role, **fields}),
-            stdin=password + "\n")
-    assert r.returncode == 0, r.stderr
-
-
-def login(srv, login_name, password=PASSWORD, **extra):
-    return srv.post("/auth/login", json={"email": login_name, "password": password, **extra})
-
-
-def bearer(tok):
-    return {"Authorization": f"Bearer {tok}"}
-
 
 def token_of(srv, login_name, password=PASSWORD, **extra):
     r = login(srv, login_name, password, **extra)

@@ -6,12 +6,12 @@ import base64
 import hashlib
 import hmac
 import json
-import subprocess
 import time
 
 import pytest
 
-from harness import restd_bin, sanitizer_env
+from auth_helpers import PASSWORD, add_user, bearer, login
+from harness import cli
 
 APP = """
 app:
@@ -49,35 +49,12 @@ models:
       value: {type: string}
 """
 
-PASSWORD = "correct horse battery staple"
-
-
-def cli(srv, *args, stdin=None):
-    argv = [restd_bin(), *args[:2], "--app", str(srv.app_dir), "--db", f"sqlite:{srv.db_path}", *args[2:]]
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60,
-                          env=sanitizer_env())
-
-
-def add_user(srv, email, role, password=PASSWORD):
-    r = cli(srv, "user", "add", "--password-stdin", json.dumps({"email": email, "role": role}),
-            stdin=password + "\n")
-    assert r.returncode == 0, r.stderr
-
-
-def login(srv, email, password=PASSWORD):
-    return srv.post("/auth/login", json={"email": email, "password": password})
-
-
 def still_serving(srv):
     """harness's assert_alive GETs a model route, which needs a token here."""
     assert srv.alive()
     assert srv.get("/health").status_code == 200
     tok = tokens(srv, "ann@example.com")["access_token"]
     assert srv.get("projects", headers=bearer(tok)).status_code == 200
-
-
-def bearer(tok):
-    return {"Authorization": f"Bearer {tok}"}
 
 
 @pytest.fixture(scope="module")

@@ -11,17 +11,16 @@ each test says exactly which cookie it sends."""
 import base64
 import hashlib
 import hmac
-import json
 import sqlite3
 import struct
-import subprocess
 import threading
 import time
 
 import pytest
 import requests
 
-from harness import REQ_TIMEOUT, restd_bin, sanitizer_env
+import auth_helpers
+from harness import REQ_TIMEOUT, cli
 
 APP = """
 app:
@@ -53,16 +52,8 @@ models:
 PASSWORD = "P@$$w0rd with spaces"
 
 
-def cli(srv, *args, stdin=None):
-    argv = [restd_bin(), *args[:2], "--app", str(srv.app_dir), "--db", f"sqlite:{srv.db_path}", *args[2:]]
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60,
-                          env=sanitizer_env())
-
-
 def add_user(srv, username, role, password=PASSWORD):
-    r = cli(srv, "user", "add", "--password-stdin", json.dumps({"username": username, "role": role}),
-            stdin=password + "\n")
-    assert r.returncode == 0, r.stderr
+    auth_helpers.add_user(srv, username, role, password, login_field="username")
 
 
 def new_key(srv, username):
@@ -391,12 +382,16 @@ def test_enrolments_of_the_old_totp_table_are_carried_over(server):
     assert gone == 0
 
 
+def totp_reader(srv, user):
+    """A reader with an API key and TOTP on: (its key, the current code)."""
+    add_user(srv, user, "reader")
+    key = new_key(srv, user)
+    return key, totp(enable_totp(srv, user), time.time())
+
+
 def test_two_requests_with_one_code_one_wins(server):
     srv = server(APP)
-    add_user(srv, "race", "reader")
-    key = new_key(srv, "race")
-    secret = enable_totp(srv, "race")
-    code = totp(secret, time.time())
+    key, code = totp_reader(srv, "race")
     h = {"Authorization": creds("race"), "x-api_key": key, "x-two-factor-code": code}
     out = []
     threads = [threading.Thread(target=lambda: out.append(call(srv, "GET", "cards", headers=h).status_code))
@@ -410,10 +405,7 @@ def test_two_requests_with_one_code_one_wins(server):
 
 def test_wrong_codes_are_throttled(server):
     srv = server(APP)
-    add_user(srv, "guess", "reader")
-    key = new_key(srv, "guess")
-    secret = enable_totp(srv, "guess")
-    code = totp(secret, time.time())
+    key, code = totp_reader(srv, "guess")
     wrong = "%06d" % ((int(code) + 500000) % 1000000)
     h = {"Authorization": creds("guess"), "x-api_key": key}
     for _ in range(5):

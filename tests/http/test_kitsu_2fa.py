@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from auth_helpers import bearer
 from kitsu_helpers import add_person, kitsu_server
 from mail_helpers import box, mailed_code, mailed_token, settle_step, smtp_args, totp  # noqa: F401 (box)
 
@@ -36,10 +37,6 @@ def login(srv, email, password=PASSWORD, **factors):
     # no session header: each request says who it is
     return srv.post("/api/auth/login", json={"email": email, "password": password, **factors},
                     headers={"Authorization": None})
-
-
-def bearer(tok):
-    return {"Authorization": f"Bearer {tok}"}
 
 
 def person_row(srv, email):

@@ -30,13 +30,12 @@ then review `git diff tests/http/golden/kitsu_studio.json` and commit it.
 import copy
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 import requests
 
-from kitsu_helpers import KITSU_DIR, has_auth, kitsu_app_yaml, kitsu_server
+from kitsu_helpers import has_auth, kitsu_app_yaml, kitsu_server, seeded
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "kitsu_studio.json"
 FORMAT = "restd-golden/1"
@@ -268,22 +267,9 @@ def golden():
     return g
 
 
-def with_app_files(factory):
-    """A factory for kitsu_server that puts the app's seed file (when it has
-    one) beside the app file before the server starts, as tests/gazu/run.sh
-    serves it when recording."""
-    def start(app_yaml):
-        srv = factory(app_yaml, start=False)
-        if (KITSU_DIR / "seed.json").exists():
-            shutil.copy(KITSU_DIR / "seed.json", srv.app_dir / "seed.json")
-        srv.start()
-        return srv
-    return start
-
-
 @pytest.fixture(scope="module")
 def srv(module_server):
-    return kitsu_server(with_app_files(module_server))
+    return kitsu_server(seeded(module_server))
 
 
 def test_golden_file_is_well_formed(golden):

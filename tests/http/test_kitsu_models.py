@@ -8,12 +8,11 @@ filtered lists, naive dates and Zou-shaped errors.
 """
 import itertools
 import re
-import subprocess
 import uuid
 
 import pytest
 
-from harness import REPO, UUID_RE, restd_bin
+from harness import REPO, UUID_RE, restd_check
 from kitsu_helpers import kitsu_server
 
 KITSU_DIR = REPO / "apps" / "kitsu"
@@ -83,8 +82,7 @@ def crud_cycle(srv, route, body, change):
 # -- the app file ----------------------------------------------------------------
 
 def test_check_app_ok():
-    p = subprocess.run([restd_bin(), "check", "--app", str(KITSU_DIR)],
-                       capture_output=True, text=True, timeout=30)
+    p = restd_check(KITSU_DIR, timeout=30)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "ok" in p.stdout, p.stdout
 

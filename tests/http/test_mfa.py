@@ -6,14 +6,13 @@ import base64
 import json
 import re
 import sqlite3
-import subprocess
 import time
 
 import pytest
 
-from harness import restd_bin, sanitizer_env
-from mail_helpers import (add_user, bearer, box, login, mailed_code, settle_step, smtp_args,  # noqa: F401 (box)
-                          token_of, totp)
+from auth_helpers import add_user, bearer, login
+from harness import restd_check
+from mail_helpers import box, mailed_code, settle_step, smtp_args, token_of, totp  # noqa: F401 (box)
 
 ROUTES = ("{login: /auth/login, refresh: /auth/refresh, logout: /auth/logout, totp: /auth/totp,"
           " email_otp: /auth/email-otp, recovery_codes: /auth/recovery-codes, reset_password: /auth/reset-password}")
@@ -325,8 +324,7 @@ def test_preferred_factor_enum_must_hold_the_values(tmp_path):
     bad = (APP % {"errors": "problem", "routes": ROUTES}).replace("values: [totp, email_otp, fido]",
                                                                    "values: [totp, fido]")
     (tmp_path / "app.yaml").write_text(bad)
-    r = subprocess.run([restd_bin(), "check", "--app", str(tmp_path)], capture_output=True, text=True,
-                       timeout=60, env=sanitizer_env())
+    r = restd_check(tmp_path)
     assert r.returncode == 1
     assert "preferred_factor_field: enum field 'person.preferred_two_factor_authentication' must have the " \
            "value 'email_otp'" in r.stderr

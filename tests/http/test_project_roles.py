@@ -3,12 +3,10 @@ project, the role of the caller's override row (Zou's
 project_person_link.role) replaces the caller's own role, for reads and
 writes, in lists and their totals, single rows, updates, deletes, nested
 lists and creates. Against the real binary; users are made with the CLI."""
-import json
-import subprocess
-
 import pytest
 
-from harness import problem, restd_bin, sanitizer_env
+from auth_helpers import Caller, add_user
+from harness import problem, restd_check
 from kitsu_helpers import add_person, has_auth, kitsu_app_yaml, kitsu_server
 
 APP = """
@@ -61,27 +59,6 @@ models:
       project_id: {type: ref, model: project, required: true}
 """
 
-PASSWORD = "correct horse battery staple"
-
-
-def cli(srv, *args, stdin=None):
-    argv = [restd_bin(), *args[:2], "--app", str(srv.app_dir), "--db", f"sqlite:{srv.db_path}", *args[2:]]
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60,
-                          env=sanitizer_env())
-
-
-class Caller:
-    """One signed-in user: requests with its bearer token."""
-
-    def __init__(self, srv, email, login="/auth/login", password=PASSWORD):
-        r = srv.post(login, json={"email": email, "password": password})
-        assert r.status_code == 200, r.text
-        self.srv = srv
-        self.h = {"Authorization": "Bearer " + r.json()["access_token"]}
-
-    def __getattr__(self, method):
-        return lambda path, **kw: self.srv.request(method.upper(), path, headers=self.h, **kw)
-
 
 def made(r):
     assert r.status_code == 201, r.text
@@ -110,9 +87,7 @@ def w(module_server):
     P1, root (admin) is user on P1; plain (user) has no override."""
     srv = module_server(APP)
     for email, role in PEOPLE:
-        r = cli(srv, "user", "add", "--password-stdin", json.dumps({"email": email, "role": role}),
-                stdin=PASSWORD + "\n")
-        assert r.returncode == 0, r.stderr
+        add_user(srv, email, role)
     ns = type("W", (), {})()
     ns.srv = srv
     for email, _ in PEOPLE:
@@ -301,8 +276,7 @@ def test_bad_role_in_is_refused_at_load(tmp_path, line, needle):
                       f"      {line}\n    fields:\n      title:")
     assert app != APP
     (tmp_path / "app.yaml").write_text(app)
-    r = subprocess.run([restd_bin(), "check", "--app", str(tmp_path)], capture_output=True, text=True,
-                       timeout=60, env=sanitizer_env())
+    r = restd_check(tmp_path)
     assert r.returncode != 0
     assert needle in r.stderr + r.stdout, r.stderr
 
@@ -310,13 +284,11 @@ def test_bad_role_in_is_refused_at_load(tmp_path, line, needle):
 def test_role_in_holder_needs_a_via(tmp_path):
     app = APP.replace("      scope: {via: project_id, member: team}\n      role_in:", "      role_in:")
     (tmp_path / "app.yaml").write_text(app)
-    r = subprocess.run([restd_bin(), "check", "--app", str(tmp_path)], capture_output=True, text=True,
-                       timeout=60, env=sanitizer_env())
+    r = restd_check(tmp_path)
     assert r.returncode != 0 and "give `via`" in r.stderr + r.stdout, r.stderr
     ok = app.replace("role: role}\n    fields:\n      title:", "role: role, via: project_id}\n    fields:\n      title:")
     (tmp_path / "app.yaml").write_text(ok)
-    r = subprocess.run([restd_bin(), "check", "--app", str(tmp_path)], capture_output=True, text=True,
-                       timeout=60, env=sanitizer_env())
+    r = restd_check(tmp_path)
     assert r.returncode == 0, r.stderr + r.stdout
 
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from mail_helpers import (PASSWORD, add_user, bearer, box, login, mailed_token, smtp_args,  # noqa: F401 (box)
-                          token_of)
+from auth_helpers import add_user, bearer, login
+from mail_helpers import box, mailed_token, smtp_args, token_of  # noqa: F401 (box)
 from test_mfa import APP, ROUTES
 
 NEW_PASSWORD = "a brand new passphrase"

@@ -3,12 +3,10 @@
 keyset pages, page-mode pages, single GETs, PUT/PATCH/DELETE, nested lists
 and stored filters reach only the rows its scope gives it; a row outside
 is a 404, exactly as a missing one. Users are made with the real CLI."""
-import json
-import subprocess
-
 import pytest
 
-from harness import problem, restd_bin, sanitizer_env, validation
+from auth_helpers import PASSWORD, Caller, add_user
+from harness import problem, restd_check, validation
 from kitsu_helpers import add_person, has_auth, kitsu_app_yaml, kitsu_server, login_path
 
 APP = """
@@ -64,27 +62,6 @@ models:
       author: {type: ref, model: person}
 """
 
-PASSWORD = "correct horse battery staple"
-
-
-def cli(srv, *args, stdin=None):
-    argv = [restd_bin(), *args[:2], "--app", str(srv.app_dir), "--db", f"sqlite:{srv.db_path}", *args[2:]]
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60,
-                          env=sanitizer_env())
-
-
-class Caller:
-    """One signed-in user: requests with its bearer token."""
-
-    def __init__(self, srv, email):
-        r = srv.post("/auth/login", json={"email": email, "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        self.srv = srv
-        self.h = {"Authorization": "Bearer " + r.json()["access_token"]}
-
-    def __getattr__(self, method):
-        return lambda path, **kw: self.srv.request(method.upper(), path, headers=self.h, **kw)
-
 
 @pytest.fixture(scope="module")
 def w(module_server):
@@ -93,10 +70,7 @@ def w(module_server):
     srv = module_server(APP)
     for email, role in [("root@x.io", "admin"), ("ma@x.io", "manager"), ("mb@x.io", "manager"),
                         ("art@x.io", "user"), ("sup@x.io", "supervisor")]:
-        r = cli(srv, "user", "add", "--password-stdin",
-                json.dumps({"email": email, "role": role, "first_name": email[:2], "phone": "555"}),
-                stdin=PASSWORD + "\n")
-        assert r.returncode == 0, r.stderr
+        add_user(srv, email, role, first_name=email[:2], phone="555")
     ns = type("W", (), {})()
     ns.srv = srv
     ns.root, ns.ma, ns.mb = Caller(srv, "root@x.io"), Caller(srv, "ma@x.io"), Caller(srv, "mb@x.io")
@@ -366,8 +340,7 @@ models:
 @pytest.mark.parametrize("rule,message", BAD_SCOPES)
 def test_bad_scope_or_fields_is_a_load_error_with_position(tmp_path, rule, message):
     (tmp_path / "app.yaml").write_text(CHECK_APP.format(rule=rule))
-    r = subprocess.run([restd_bin(), "check", "--app", str(tmp_path)], capture_output=True, text=True,
-                       timeout=60, env=sanitizer_env())
+    r = restd_check(tmp_path)
     assert r.returncode != 0, r.stdout
     assert message in r.stderr, r.stderr
     assert "app.yaml:10:" in r.stderr, r.stderr
@@ -377,16 +350,14 @@ def test_good_scopes_load(tmp_path):
     for rule in ["scope: {member: team}", "scope: {owner: lead, exempt: [user]}",
                  "fields: {\"*\": [name, created_at], user: [name]}"]:
         (tmp_path / "app.yaml").write_text(CHECK_APP.format(rule=rule))
-        r = subprocess.run([restd_bin(), "check", "--app", str(tmp_path)], capture_output=True, text=True,
-                           timeout=60, env=sanitizer_env())
+        r = restd_check(tmp_path)
         assert r.returncode == 0, (rule, r.stderr)
 
 
 def test_scope_in_default_access_is_refused(tmp_path):
     (tmp_path / "app.yaml").write_text(CHECK_APP.format(rule="write: []").replace(
         "role_field: role}", "role_field: role, default_access: {scope: {member: team}}}"))
-    r = subprocess.run([restd_bin(), "check", "--app", str(tmp_path)], capture_output=True, text=True,
-                       timeout=60, env=sanitizer_env())
+    r = restd_check(tmp_path)
     assert r.returncode != 0 and "unknown key 'scope' in auth.default_access" in r.stderr, r.stderr
 
 

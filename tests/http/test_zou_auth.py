@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+from auth_helpers import bearer
 from kitsu_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, add_person, kitsu_server
 
 LOGIN = "/api/auth/login"
@@ -28,10 +29,6 @@ def still_serving(srv):
     assert srv.alive(), srv.stderr_text()[-4000:]
     assert srv.get("/health", headers=NO_AUTH).status_code == 200
     assert srv.get("persons?limit=1").status_code == 200  # the session's admin token
-
-
-def bearer(tok):
-    return {"Authorization": f"Bearer {tok}"}
 
 
 def login(srv, email, password=PASSWORD, **extra):

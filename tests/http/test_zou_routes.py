@@ -8,14 +8,12 @@ an auth section.
 """
 import itertools
 import json
-import shutil
-import subprocess
 import uuid
 
 import pytest
 
-from harness import REPO, assert_no_sanitizer_report, restd_bin
-from kitsu_helpers import ADMIN_EMAIL, add_person, has_auth, kitsu_server, sign_in
+from harness import REPO, assert_no_sanitizer_report, restd_check
+from kitsu_helpers import ADMIN_EMAIL, add_person, has_auth, kitsu_server, seeded, sign_in
 
 KITSU_DIR = REPO / "apps" / "kitsu"
 KITSU_APP = (KITSU_DIR / "app.yaml").read_text()
@@ -28,17 +26,6 @@ _seq = itertools.count(1)
 
 def uniq(prefix="x"):
     return f"{prefix}{next(_seq)}-{uuid.uuid4().hex[:6]}"
-
-
-def seeded(factory):
-    """A factory for kitsu_server that puts apps/kitsu/seed.json beside the
-    app file before the server starts."""
-    def start(app_yaml):
-        srv = factory(app_yaml, start=False)
-        shutil.copy(KITSU_DIR / "seed.json", srv.app_dir / "seed.json")
-        srv.start()
-        return srv
-    return start
 
 
 @pytest.fixture(scope="module")
@@ -141,8 +128,7 @@ def test_seed_written_once(server):
 def seed_check(tmp_path, seed_text):
     (tmp_path / "app.yaml").write_text(KITSU_APP)
     (tmp_path / "seed.json").write_text(seed_text)
-    return subprocess.run([restd_bin(), "check", "--app", str(tmp_path)], capture_output=True, text=True,
-                          timeout=30)
+    return restd_check(tmp_path, timeout=30)
 
 
 @pytest.mark.parametrize("seed,needle", [
@@ -201,8 +187,7 @@ def test_type_on_rows(zou):
 
 def type_check(tmp_path, app_yaml):
     (tmp_path / "app.yaml").write_text(app_yaml)
-    return subprocess.run([restd_bin(), "check", "--app", str(tmp_path)], capture_output=True, text=True,
-                          timeout=30)
+    return restd_check(tmp_path, timeout=30)
 
 
 APP_HEAD = "app:\n  name: t\n  conventions: {type_names: pascal}\n"

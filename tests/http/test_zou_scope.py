@@ -11,13 +11,14 @@ admin-only there, so those routes refuse a user with 403 as the generic
 ones do), and with comments and time spents open to every signed-in user,
 so the task scope they follow is what limits them.
 """
-import shutil
+import functools
 import uuid
 
 import pytest
 
+import auth_helpers
 from harness import assert_no_sanitizer_report
-from kitsu_helpers import KITSU_DIR, add_person, has_auth, kitsu_app_yaml, kitsu_server
+from kitsu_helpers import add_person, has_auth, kitsu_app_yaml, kitsu_server, seeded
 
 D = "/api/data"
 A = "/api/actions"
@@ -25,17 +26,8 @@ PASS = "zou scope password 42"
 DAY = "2026-11-20"
 
 
-class Caller:
-    """A signed-in person: requests carry its bearer token."""
-
-    def __init__(self, srv, email):
-        r = srv.post("/api/auth/login", json={"email": email, "password": PASS})
-        assert r.status_code == 200, r.text
-        self.srv = srv
-        self.h = {"Authorization": "Bearer " + r.json()["access_token"]}
-
-    def __getattr__(self, method):
-        return lambda path, **kw: self.srv.request(method.upper(), path, headers=self.h, **kw)
+# A signed-in person: requests carry its bearer token.
+Caller = functools.partial(auth_helpers.Caller, login="/api/auth/login", password=PASS)
 
 
 def ok(r, status=200):
@@ -72,13 +64,7 @@ def w(module_server, request):
         pytest.skip("apps/kitsu has no auth section")
     if request.param == "open":
         app_yaml = opened(app_yaml)
-
-    def seeded(y):
-        srv = module_server(y, start=False)
-        shutil.copy(KITSU_DIR / "seed.json", srv.app_dir / "seed.json")
-        srv.start()
-        return srv
-    srv = kitsu_server(seeded, app_yaml)
+    srv = kitsu_server(seeded(module_server), app_yaml)
     for email in ("art@zs.io", "lead@zs.io", "far@zs.io"):
         add_person(srv, email, role="user", password=PASS)
     people = {p["email"]: p["id"] for p in ok(srv.get(f"{D}/persons")) if p.get("email")}

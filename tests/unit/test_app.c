@@ -21,37 +21,7 @@
 #include "app/app.h"
 #include "rd_limits.h"
 
-static char dir[64];
-static char path[128]; /* dir/app.yaml */
-
-static int group_setup(void **state)
-{
-    snprintf(dir, sizeof dir, "/tmp/test_app.XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof path, "%s/app.yaml", dir);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    unlink(path);
-    return rmdir(dir);
-}
-
-static void write_bytes(const char *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
-static app *load_text(const char *text, char **errs)
-{
-    write_bytes(text, strlen(text));
-    return app_load(dir, errs);
-}
+#include "app_file.h"
 
 /* The loaded app; fails the test (showing the report) when it is rejected. */
 static app *load_ok(const char *text)
@@ -72,23 +42,6 @@ static int count_lines(const char *s)
     for (; *s; s++)
         n += *s == '\n';
     return n;
-}
-
-/* True when some line of errs is "PATH:LINE:...needle...". */
-static bool has_error(const char *errs, unsigned line, const char *needle)
-{
-    char prefix[160];
-    snprintf(prefix, sizeof prefix, "%s:%u:", path, line);
-    for (const char *l = errs; *l;) {
-        const char *end = strchr(l, '\n');
-        size_t n = end ? (size_t)(end - l) : strlen(l);
-        char one[2048];
-        snprintf(one, sizeof one, "%.*s", (int)n, l);
-        if (strncmp(one, prefix, strlen(prefix)) == 0 && strstr(one, needle))
-            return true;
-        l += n + (end != NULL);
-    }
-    return false;
 }
 
 /* Load text; it must be rejected with a problem at line containing needle.

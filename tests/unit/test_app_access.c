@@ -17,23 +17,7 @@
 
 #include "app/app.h"
 
-static char dir[64];
-static char path[128]; /* dir/app.yaml */
-
-static int group_setup(void **state)
-{
-    snprintf(dir, sizeof dir, "/tmp/test_access.XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof path, "%s/app.yaml", dir);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    unlink(path);
-    return rmdir(dir);
-}
+#include "app_file.h"
 
 /* The fixture: line 14 holds the rule under test (RULE). */
 #define FIXTURE(RULE)                                                                    \
@@ -57,19 +41,10 @@ static int group_teardown(void **state)
     "      title: {type: string}\n"                                 /* 18 */             \
     "      tags: {type: ref_list, model: project}\n"                /* 19 */
 
-static app *load(const char *text, char **errs)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
-    return app_load(dir, errs);
-}
-
 static app *load_ok(const char *text)
 {
     char *errs = NULL;
-    app *a = load(text, &errs);
+    app *a = load_text(text, &errs);
     if (!a)
         print_error("unexpected rejection:\n%s", errs ? errs : "(no report)");
     assert_non_null(a);
@@ -79,20 +54,11 @@ static app *load_ok(const char *text)
 static void expect_error(const char *text, unsigned line, const char *needle)
 {
     char *errs = NULL;
-    app *a = load(text, &errs);
+    app *a = load_text(text, &errs);
     app_free(a);
     assert_null(a);
     assert_non_null(errs);
-    char prefix[160];
-    snprintf(prefix, sizeof prefix, "%s:%u:", path, line);
-    bool found = false;
-    for (char *l = errs; *l && !found;) {
-        char *end = strchr(l, '\n');
-        if (end)
-            *end = '\0';
-        found = strncmp(l, prefix, strlen(prefix)) == 0 && strstr(l, needle);
-        l = end ? end + 1 : l + strlen(l);
-    }
+    bool found = has_error(errs, line, needle);
     if (!found)
         print_error("wanted line %u with \"%s\"\n", line, needle);
     free(errs);
