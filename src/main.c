@@ -252,49 +252,41 @@ static int cmd_serve(opts *o)
     app *a = cli_load_app(o->app);
     if (!a)
         return 1;
+    /* Each step may fail; everything made so far is released on the one
+     * path below (every *_free / store_close takes NULL). */
     char *msg = NULL;
-    store *st = store_open(db, a, &msg);
-    if (!st) {
-        log_error("msg=\"cannot start\" app=%s db=%s", a->name, db);
-        fprintf(stderr, "restd: %s\n", msg);
-        free(msg);
-        app_free(a);
-        return 1;
-    }
-    if (!seed_apply(a, o->app, st, &msg)) {
-        log_error("msg=\"cannot seed\" app=%s db=%s", a->name, db);
-        fprintf(stderr, "restd: %s\n", msg);
-        free(msg);
-        store_close(st);
-        app_free(a);
-        return 1;
-    }
+    const char *what = NULL; /* logged when a step fails */
+    int rc = 1;
+    bool ran = false;
     authn *auth = NULL;
-    if (a->auth && !(auth = authn_new(a, db, &msg))) {
+    mailer *ml = NULL; /* mail (auth/mail.h) and second factors (api/mfa.h) */
+    mfa *mf = NULL;
+    store *st = store_open(db, a, &msg);
+    if (!st)
+        what = "cannot start";
+    else if (!seed_apply(a, o->app, st, &msg))
+        what = "cannot seed";
+    else if ((a->auth && !(auth = authn_new(a, db, &msg))) ||
+             (o->smtp_url && !(ml = mail_new(o->smtp_url, o->mail_from, &msg))))
+        what = NULL; /* msg says it all */
+    else {
+        mf = a->auth ? mfa_new(a, ml) : NULL;
+        server_opts so = {.host = host, .port = (unsigned short)port, .workers = (int)workers, .authn = auth, .mfa = mf};
+        rc = server_run(&so, a, st);
+        ran = true;
+    }
+    if (msg) {
+        if (what)
+            log_error("msg=\"%s\" app=%s db=%s", what, a->name, db);
         fprintf(stderr, "restd: %s\n", msg);
         free(msg);
-        store_close(st);
-        app_free(a);
-        return 1;
     }
-    /* mail (auth/mail.h) and second factors (api/mfa.h) */
-    mailer *ml = NULL;
-    if (o->smtp_url && !(ml = mail_new(o->smtp_url, o->mail_from, &msg))) {
-        fprintf(stderr, "restd: %s\n", msg);
-        free(msg);
-        authn_free(auth);
-        store_close(st);
-        app_free(a);
-        return 1;
-    }
-    mfa *mf = a->auth ? mfa_new(a, ml) : NULL;
-    server_opts so = {.host = host, .port = (unsigned short)port, .workers = (int)workers, .authn = auth, .mfa = mf};
-    int rc = server_run(&so, a, st);
     store_close(st);
     authn_free(auth);
     mfa_free(mf);
     mail_free(ml);
-    log_info("msg=stopped");
+    if (ran)
+        log_info("msg=stopped");
     app_free(a);
     return rc;
 }
