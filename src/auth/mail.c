@@ -76,6 +76,17 @@ static size_t read_cb(char *dst, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* libcurl calls this about once a second even while a transfer waits on a
+ * silent server: a delivery that began before shutdown is cut off at the
+ * drain deadline too, so MAIL_DRAIN_SEC bounds mail_free whatever is in
+ * flight (the per-message budget covers only messages taken later). */
+static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    long long end = atomic_load(&((const mailer *)ud)->deadline);
+    return end && (long long)time(NULL) >= end;
+}
+
 static void deliver(mailer *ml, mail_msg *m, long budget)
 {
     CURL *c = curl_easy_init();
@@ -100,6 +111,9 @@ static void deliver(mailer *ml, mail_msg *m, long budget)
     curl_easy_setopt(c, CURLOPT_TIMEOUT, budget);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, budget < 10 ? budget : 10L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, ml);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     /* STARTTLS when the server offers it; smtps:// is TLS from the start */
     curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
     CURLcode rc = curl_easy_perform(c);
