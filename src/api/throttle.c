@@ -49,14 +49,43 @@ void throttle_free(throttle *t)
     free(t);
 }
 
-static slot *find(throttle *t, uint64_t k) { return &t->slots[k % t->n]; }
+/* Each key has two candidate slots (from the two halves of its hash). A
+ * key that is counted stays where it is; a new key takes the candidate
+ * that matters least, so a stream of one-off keys (sprayed logins or
+ * addresses) cannot push out the count or lock of a key under attack. */
+static void candidates(const throttle *t, uint64_t k, slot **a, slot **b)
+{
+    size_t i = k % t->n, j = (k >> 32 ^ k * 0x9E3779B97F4A7C15ULL) % t->n;
+    if (j == i) /* two distinct places whenever the table has them */
+        j = (i + 1) % t->n;
+    *a = &t->slots[i];
+    *b = &t->slots[j];
+}
+
+static slot *find(const throttle *t, uint64_t k)
+{
+    slot *a, *b;
+    candidates(t, k, &a, &b);
+    return a->key == k ? a : b->key == k ? b : NULL;
+}
+
+/* How much a slot is worth keeping at now: nothing when empty or stale,
+ * then by its failures; a running lock above everything. */
+static long long worth(const slot *s, const throttle_rule *r, time_t now)
+{
+    if (s->key == 0)
+        return -1;
+    if (s->locked_until > now)
+        return (long long)1 << 40 | (long long)(s->locked_until - now);
+    return now - s->first >= r->window_sec ? -1 : s->fails;
+}
 
 long throttle_wait(throttle *t, const char *key, size_t n, time_t now)
 {
     uint64_t k = hash(t, key, n);
     pthread_mutex_lock(&t->mu);
     slot *s = find(t, k);
-    long wait = s->key == k && s->locked_until > now ? (long)(s->locked_until - now) : 0;
+    long wait = s && s->locked_until > now ? (long)(s->locked_until - now) : 0;
     pthread_mutex_unlock(&t->mu);
     return wait;
 }
@@ -66,6 +95,11 @@ long throttle_fail(throttle *t, const char *key, size_t n, const throttle_rule *
     uint64_t k = hash(t, key, n);
     pthread_mutex_lock(&t->mu);
     slot *s = find(t, k);
+    if (!s) {
+        slot *a, *b;
+        candidates(t, k, &a, &b);
+        s = worth(b, r, now) < worth(a, r, now) ? b : a;
+    }
     if (s->key != k || now - s->first >= r->window_sec)
         *s = (slot){.key = k, .first = now};
     long lock = 0;
@@ -84,9 +118,9 @@ void throttle_clear(throttle *t, const char *key, size_t n)
     uint64_t k = hash(t, key, n);
     pthread_mutex_lock(&t->mu);
     slot *s = find(t, k);
-    if (s->key == k && s->locked_until == 0)
+    if (s && s->locked_until == 0)
         *s = (slot){0};
-    else if (s->key == k)
+    else if (s)
         s->fails = 0;
     pthread_mutex_unlock(&t->mu);
 }

@@ -3,8 +3,9 @@
  * address) in a window; past the limit the key is locked for a while and
  * the caller answers 429 with Retry-After. Keys are hashed (a login is
  * never kept) into a fixed table, so memory is bounded whatever the
- * traffic; a colliding key takes the slot over. Thread-safe (one mutex;
- * only logins touch it).
+ * traffic; a new key takes the less valuable of its two candidate slots
+ * (empty or stale first, then the fewer failures; a running lock is kept
+ * over any count). Thread-safe (one mutex; only sign-ins touch it).
  */
 #ifndef RESTD_THROTTLE_H
 #define RESTD_THROTTLE_H

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -64,6 +65,28 @@ static void one_slot_table_stays_bounded(void **state)
     throttle_free(t);
 }
 
+/* A stream of one-off keys (a sprayed list of logins) must not push a
+ * key under attack out of the table: its count goes on to the lock. */
+static void one_off_keys_do_not_evict_a_counted_key(void **state)
+{
+    throttle *t = throttle_new(64);
+    assert_int_equal(throttle_fail(t, K("i:1.2.3.4"), &rule, 0), 0);
+    assert_int_equal(throttle_fail(t, K("i:1.2.3.4"), &rule, 1), 0);
+    char key[32];
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(key, sizeof key, "a:user%d", i);
+        throttle_fail(t, key, (size_t)n, &rule, 2);
+    }
+    assert_int_equal(throttle_fail(t, K("i:1.2.3.4"), &rule, 3), 30);
+    /* and a running lock outlasts another stream */
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(key, sizeof key, "a:other%d", i);
+        throttle_fail(t, key, (size_t)n, &rule, 4);
+    }
+    assert_int_equal(throttle_wait(t, K("i:1.2.3.4"), 5), 28);
+    throttle_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -71,6 +94,7 @@ int main(void)
         cmocka_unit_test(failures_outside_the_window_are_forgotten),
         cmocka_unit_test(success_clears_failures_but_not_a_lock),
         cmocka_unit_test(one_slot_table_stays_bounded),
+        cmocka_unit_test(one_off_keys_do_not_evict_a_counted_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
